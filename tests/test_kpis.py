@@ -322,3 +322,25 @@ def test_positive_label_other_than_one():
     ours = K.group_metrics(yt, yp, sensitive_features=sf, pos_label='good').difference('tpr')
     mf = fl.MetricFrame(metrics=partial(fl.true_positive_rate, pos_label='good'), y_true=yt, y_pred=yp, sensitive_features=sf)
     assert same(ours, mf.difference())
+
+
+def test_library_code_does_not_import_the_peers():
+    "fairlearn and aif360 are test-time dependencies only."
+    import ast, inspect
+    from rai_papers import scorecard
+    for mod in (K, scorecard):
+        names = set()
+        for node in ast.walk(ast.parse(inspect.getsource(mod))):
+            if isinstance(node, ast.Import): names |= {a.name.split('.')[0] for a in node.names}
+            if isinstance(node, ast.ImportFrom) and node.module: names.add(node.module.split('.')[0])
+        assert not names & {'fairlearn', 'aif360', 'dalex', 'responsibly'}, (mod.__name__, names)
+
+
+def test_benchmark_script_agrees_with_fairlearn(tmp_path):
+    import importlib.util, json
+    from pathlib import Path
+    spec = importlib.util.spec_from_file_location('bench_kpis', Path(__file__).parents[1]/'benchmarks'/'kpis.py')
+    bench = importlib.util.module_from_spec(spec); spec.loader.exec_module(bench)
+    res = bench.main(['--rows', '20000', '--repeats', '1', '--out', str(tmp_path/'kpis.json')])
+    assert res['max_abs_diff'] <= 1e-9 and res['n_groups'] == 10
+    assert json.loads((tmp_path/'kpis.json').read_text())['speedup'] == res['speedup']
