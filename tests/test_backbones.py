@@ -112,3 +112,16 @@ def test_feature_cache_distinguishes_frozen_weights(tmp_path):
     fb = extract_features(Frozen(b), Clips(3), model_name='m', cache_root=tmp_path, progress=False)
     assert not torch.allclose(fa.features, fb.features)
     assert len(os.listdir(tmp_path/'m')) == 2
+
+
+def test_x3d_loads_a_pytorchvideo_checkpoint(tmp_path):
+    from pytorchvideo.models.x3d import create_x3d
+    kw = dict(input_clip_length=4, input_crop_size=32, width_factor=1.0, depth_factor=1.0, head_dim_out=64, head_activation=None)
+    torch.manual_seed(0)
+    ref = create_x3d(model_num_class=400, dropout_rate=0., **kw).eval()
+    torch.save({'model_state': ref.state_dict()}, tmp_path/'X3D.pyth')
+    from rai_papers.backbones import create_x3d as ours
+    model = ours(clip_length=4, crop_size=32, width_factor=1.0, depth_factor=1.0, head_dim=64, weights_path=tmp_path/'X3D.pyth').eval()
+    x = torch.rand(2, 3, 4, 32, 32)
+    with torch.no_grad(): torch.testing.assert_close(model(x), ref(x))
+    assert model.encode(x).shape == (2, 64)
