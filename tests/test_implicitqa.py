@@ -259,3 +259,14 @@ def test_experiment_end_to_end(tmp_path):
         real = rec[rec.dataset == 'implicitqa']
         assert {'random-expected', 'always-B', 'text-minilm'} <= set(real.method) and 'clip-frames' not in set(real.method)
     assert (run/'figures'/'per_category.png').exists() and (run/'tables'/'main.csv').exists()
+
+
+def test_synthcaps_clip_plugs_in():
+    """The experiment's `clip_model='synthcaps'` option: the SynthCaps tiny CLIP (here untrained) drives the CLIP baseline."""
+    pytest.importorskip('rai_papers.synth_caps')
+    from rai_papers.synth_caps import build_tiny_clip
+    from rai_papers.implicitqa_baselines import ClipFrameModel
+    model, preprocess, tokenizer = build_tiny_clip(seed=0)
+    m = ClipFrameModel(model, tokenizer, preprocess)
+    frames = np.random.default_rng(0).integers(0, 255, (16, 64, 64, 3), dtype=np.uint8)
+    assert m(frames, 'Which?', {'A': 'a red circle', 'B': 'a blue square', 'C': 'two green triangles'}) in 'ABC'
