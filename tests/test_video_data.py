@@ -157,3 +157,24 @@ def test_probe_results_are_cached_until_a_file_changes(tmp_path, monkeypatch):
     make_test_video(first.videos[0]['path'], num_frames=30)                   # one file rewritten
     changed = ucf101(vids, train=False, progress=False)
     assert len(calls) == 2 * n and changed.videos[0]['num_frames'] == 30
+
+
+def test_frame_zip_clips_as_albar_bias_sets_store_them(tmp_path):
+    import zipfile
+    from PIL import Image
+    frames = read_frames(make_test_video(tmp_path/'src.avi', 20), range(20)).numpy()
+    items = []
+    for k in range(2):
+        z = tmp_path/'HMDB51_SCUBA_Stripe'/f'catch_video{k}__{k}.zip'
+        z.parent.mkdir(exist_ok=True)
+        with zipfile.ZipFile(z, 'w') as zf:
+            for t, f in enumerate(frames):
+                Image.fromarray(f).save(tmp_path/'f.png'); zf.write(tmp_path/'f.png', f'{t:04d}.png')
+        items.append(dict(path=z, label=k))
+    bad = tmp_path/'HMDB51_SCUBA_Stripe'/'broken__0.zip'
+    bad.write_bytes(b'PK not really a zip')
+    with pytest.warns(UserWarning, match='skipped 1 of 3'):
+        ds = VideoClipDataset(items + [dict(path=bad, label=0)], CentreClip(8, 2), name='scuba')
+    rec = ds[1]
+    assert rec['video'].shape == (3, 8, 32, 40) and rec['label'] == 1
+    assert frame_numbers(rec['video']) == list(range(2, 18, 2))
