@@ -80,7 +80,7 @@ def test_experiment_contract(tmp_path, monkeypatch):
     "The experiment notebook end to end at a few seconds' size, through the CLI runner; checks the metrics.json contract."
     from rai_papers.cli import reproduce_one
     monkeypatch.setenv('RAI_PAPERS_CACHE', str(tmp_path / 'cache'))
-    params = dict(n_seeds=2, n_train=32, epochs=3, batch_size=8, sweep='2', n_test=8, n_zeroshot=24,
+    params = dict(n_seeds=2, n_train=24, epochs=3, batch_size=8, sweep='2', n_test=6, n_zeroshot=18,
                   pretrain_steps=10, pretrain_pairs=256)
     run_dir = reproduce_one('safer_clip', scale='smoke', seed=0, out=tmp_path / 'out', params=params)
     metrics = json.loads((run_dir / 'metrics.json').read_text())
@@ -97,3 +97,23 @@ def test_experiment_contract(tmp_path, monkeypatch):
     frontier = {r['method'] for r in metrics['records'] if r['table'] == 'frontier'}
     assert {'Safe-CLIP x2', 'SaFeR-CLIP x2', 'Safe-CLIP x1', 'SaFeR-CLIP x1'} <= frontier
     assert (run_dir / 'figures' / 'frontier.png').exists() and (run_dir / 'outcome.md').exists()
+
+def test_experiment_paper_scale_on_a_fixture(tmp_path, monkeypatch):
+    "The paper-scale path (local weights, ViSU / NSFWCaps files, image folders) on a tiny fixture, with a tiny model in place of ViT-L/14."
+    import open_clip
+    from rai_papers.cli import reproduce_one
+    from rai_papers.synth_caps import _register_config, TINY_CLIP
+    from rai_papers.safer_clip_data import make_paper_fixture
+    monkeypatch.setenv('RAI_PAPERS_CACHE', str(tmp_path / 'cache'))
+    root = make_paper_fixture(tmp_path / 'data', n=8)
+    _register_config()
+    torch.save(open_clip.create_model(TINY_CLIP).state_dict(), root / 'clip_weights.pt')
+    run_dir = reproduce_one('safer_clip', scale='paper', seed=0, out=tmp_path / 'out',
+                            params=dict(data_root=str(root), clip_model=TINY_CLIP, paper_epochs=2, paper_batch_size=4, n_seeds=1, sweep=''))
+    metrics = json.loads((run_dir / 'metrics.json').read_text())
+    keys = {(r['method'], r['dataset'], r['metric']) for r in metrics['records'] if r['table'] == 'main'}
+    for method in ('CLIP', 'Safe-CLIP', 'SaFeR-CLIP'):
+        for dataset in ('visu', 'nsfwcaps'):
+            for metric in ('zeroshot_top1_avg', 'r1_t2i_safe', 'r1_t2i_unsafe_to_safe', 'r1_i2t_unsafe_to_safe', 'nsfw_rate_t2i'):
+                assert (method, dataset, metric) in keys
+    assert metrics['scale'] == 'paper'
