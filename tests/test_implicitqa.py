@@ -270,3 +270,22 @@ def test_synthcaps_clip_plugs_in():
     m = ClipFrameModel(model, tokenizer, preprocess)
     frames = np.random.default_rng(0).integers(0, 255, (16, 64, 64, 3), dtype=np.uint8)
     assert m(frames, 'Which?', {'A': 'a red circle', 'B': 'a blue square', 'C': 'two green triangles'}) in 'ABC'
+
+
+def test_experiment_paper_scale_on_a_tiny_fixture(tmp_path):
+    """The paper path: annotations from a file, local clips and full videos (one missing), CLIP from a local config and checkpoint."""
+    import torch
+    from rai_papers.cli import reproduce_one
+    from rai_papers.implicitqa_baselines import create_tiny_clip, tiny_clip_config
+    data = tmp_path/'data'
+    ann = make_synth_implicitqa(data, n_videos=3, scenes_per_video=2, clip_fraction=0.34, n_missing=1)
+    cfg = tmp_path/'tiny-clip-fixture.json'; cfg.write_text(json.dumps(tiny_clip_config()))
+    torch.save(create_tiny_clip(seed=0)[0].state_dict(), tmp_path/'tiny.pt')
+    run = reproduce_one('implicitqa', scale='paper', out=tmp_path/'out', params=dict(
+        annotations=str(ann), clips_dir=str(data/'clips'), videos_dir=str(data/'videos'), clip_model=str(cfg),
+        clip_checkpoint=str(tmp_path/'tiny.pt'), synth_videos=2, n_boot=20))
+    rec = pd.DataFrame(json.loads((run/'metrics.json').read_text())['records'])
+    real = rec[rec.dataset == 'implicitqa'].set_index(['method', 'metric']).value
+    assert np.isclose(real['clip-frames', 'coverage'], 100*4/6)   # the missing video's two questions are counted, not dropped
+    assert np.isclose(real['text-minilm', 'coverage'], 100)        # text-only baselines need no video
+    assert json.loads((run/'metrics.json').read_text())['scale'] == 'paper'
