@@ -3,7 +3,7 @@
 Tests that read the real annotations (MIT, not shipped) skip when the file is absent. It is found at
 $IMPLICITQA_ANNOTATIONS or `<repo>/../shared/data/implicitqa/ImplicitQAv0.1.2.jsonl`.
 """
-import json, os, subprocess, sys, warnings
+import json, os, subprocess, sys
 from pathlib import Path
 import numpy as np, pandas as pd, pytest
 
