@@ -241,9 +241,13 @@ def test_resume_after_a_torn_write(tmp_path):
 def test_experiment_end_to_end(tmp_path):
     from rai_papers.cli import reproduce_one
     run = reproduce_one('implicitqa', out=tmp_path, params=dict(max_questions=80, synth_videos=4, n_boot=50))
-    m = json.loads((run/'metrics.json').read_text())
+    text = (run/'metrics.json').read_text()
+    assert 'NaN' not in text                                           # strict JSON: no interval is written as NaN
+    m = json.loads(text)
     rec = pd.DataFrame(m['records'])
     assert set(rec.table) == {'main'}
+    prov = json.loads((run/'provenance.json').read_text())
+    assert 'synth_implicitqa' in prov['data'] and ('implicitqa' in prov['data']) == (REAL is not None)
     want_ds = {'synth_implicitqa'} | ({'implicitqa'} if REAL is not None else set())
     assert set(rec.dataset) == want_ds
     synth = rec[rec.dataset == 'synth_implicitqa']
