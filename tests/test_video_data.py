@@ -178,3 +178,19 @@ def test_frame_zip_clips_as_albar_bias_sets_store_them(tmp_path):
     rec = ds[1]
     assert rec['video'].shape == (3, 8, 32, 40) and rec['label'] == 1
     assert frame_numbers(rec['video']) == list(range(2, 18, 2))
+
+
+def test_random_clips_repeat_under_a_seed_and_datasets_pickle(tmp_path):
+    import pickle
+    vids = make_tiny_ucf101(tmp_path, num_frames=40)
+    ds = ucf101(vids, train=True, progress=False, sampler=RandomClip(8, 1),
+                transform=create_video_transform('train', crop_size=16, resize=20))
+    def draw(seed):
+        torch.manual_seed(seed)
+        return [ds[i] for i in range(len(ds))]
+    a, b, c = draw(0), draw(0), draw(1)
+    assert all(torch.equal(x['video'], y['video']) and x['start'] == y['start'] for x, y in zip(a, b))
+    assert any(x['start'] != z['start'] for x, z in zip(a, c))
+    clone = pickle.loads(pickle.dumps(ds))                       # DataLoader workers get a pickled copy
+    torch.manual_seed(0)
+    assert torch.equal(clone[0]['video'], a[0]['video'])
