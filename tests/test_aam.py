@@ -26,7 +26,7 @@ def test_experiment_writes_the_issue_contract(tiny_run):
     m = json.loads((tiny_run/'metrics.json').read_text())
     assert m['experiment'] == 'aam' and m['scale'] == 'smoke'
     recs = {(r['table'], r['method'], r['dataset'], r['metric']): r for r in m['records']}
-    for method in ('Frozen', 'AAM', 'AAM (batch attention)', 'AAM (AR only)'):
+    for method in ('Frozen', 'AAM', 'AAM (batch attention)', 'AAM (AR only)', 'AAM (ω_LC = 1)'):
         for table, metric in (('privacy', 'privacy_cmap'), ('utility', 'action_top1'), ('utility', 'tad_map'),
                               ('utility', 'vad_auc'), ('bias', 'gender_gap')):
             r = recs[(table, method, 'synthvid', metric)]
