@@ -15,8 +15,8 @@ from .core import cache_dir, fingerprint
 # %% auto #0
 __all__ = ['ACTIONS', 'GENDERS', 'SKIN_TONES', 'FAMILIES', 'ATTR_NAMES', 'SPLITS', 'ANOMALIES', 'SYNTHVID_VERSION',
            'SynthVidConfig', 'ntu_bias_gender', 'place_table', 'render_backgrounds', 'motion_offsets', 'trajectories',
-           'outfit_colours', 'draw_actors', 'attr_multihot', 'sample_actors', 'render', 'generate_split', 'make_split',
-           'SynthVidDataset', 'show_clips', 'clip_viewer']
+           'outfit_colours', 'draw_actors', 'attr_multihot', 'sample_actors', 'render', 'stripe_table',
+           'generate_split', 'make_split', 'SynthVidDataset', 'show_clips', 'clip_viewer']
 
 # %% ../nbs/02_synth_video.ipynb #b0a1f9d7
 ACTIONS = ('left', 'right', 'up', 'down', 'circle', 'zigzag', 'pulse', 'bounce')
@@ -231,7 +231,7 @@ def sample_actors(n:int,                   # number of clips
                 sign=rng.choice([-1.0, 1.0], (n, 1)),
                 bg_shift=rng.uniform(0, 1, (n, 2)), bg_gain=rng.uniform(0.9, 1.1, n))
 
-# %% ../nbs/02_synth_video.ipynb #253b892d
+# %% ../nbs/02_synth_video.ipynb #ec4cf380
 def render(f:dict,                       # factors from `sample_actors`
            cfg:SynthVidConfig,           # the world
            action:np.ndarray|None=None,  # (n, L) action per frame (-1 = still); default: `f['action']` for `cfg.frames` frames
@@ -239,6 +239,7 @@ def render(f:dict,                       # factors from `sample_actors`
            rate:np.ndarray|None=None,    # (n, L) advance of tau per frame (0 at a segment's first frame); default 1
            jump:np.ndarray|None=None,    # (n, L, 2) extra displacement in pixels (teleports, jitter)
            still:dict|None=None,         # factors of a second, motionless actor drawn behind the moving one
+           table:dict|None=None,         # place textures that `f['place']` indexes; default `place_table(cfg)`
            chunk:int=128,                # trimmed clips' worth of frames rendered at once
           )->np.ndarray:                 # (n, 3, L, S, S) uint8
     "Render clips from their factors: background, then an optional still actor, then the moving actor."
@@ -247,7 +248,7 @@ def render(f:dict,                       # factors from `sample_actors`
     L = action.shape[1]
     tau = np.tile(np.arange(L, dtype=float), (n, 1)) if tau is None else tau
     rate = np.ones((n, L)) if rate is None else rate
-    table, colours = place_table(cfg), outfit_colours(cfg.n_actions)
+    table, colours = place_table(cfg) if table is None else table, outfit_colours(cfg.n_actions)
     out = np.empty((n, 3, L, S, S), np.uint8)
     step = max(1, chunk * cfg.frames // L)
     for s in range(0, n, step):
@@ -263,46 +264,55 @@ def render(f:dict,                       # factors from `sample_actors`
         out[i] = np.round(video * 255)
     return out
 
-# %% ../nbs/02_synth_video.ipynb #f9354f2f
-SPLITS = ('train', 'test', 'scuba', 'scufo', 'conflfg', 'vispr_train', 'vispr_test',
-          'anomaly_train', 'anomaly_test', 'tad_train', 'tad_test')
+# %% ../nbs/02_synth_video.ipynb #da58999b
+SPLITS = ('train', 'test', 'scuba', 'scufo', 'conflfg', 'scuba_stripes', 'scufo_stripes', 'conflfg_stripes',
+          'vispr_train', 'vispr_test', 'anomaly_train', 'anomaly_test', 'tad_train', 'tad_test')
 ANOMALIES = ('teleport', 'jitter', 'speedup')
 
-def _keys(f:dict)->dict:
-    "Keys every trimmed-clip record carries."
+def _keys(f:dict, stripes:bool=False)->dict:
+    "Keys every trimmed-clip record carries (`background` -1: a per-clip stripe texture, not a place)."
     return dict(label=f['action'], attrs=attr_multihot(f['gender'], f['skin'], f['face']),
-                background=f['place'], outfit=f['outfit'])
+                background=np.full(len(f['place']), -1) if stripes else f['place'], outfit=f['outfit'])
 
 def _trimmed(n, cfg, seed, split):
     f = sample_actors(n, cfg, _rng(seed, split))
     return dict(video=render(f, cfg), **_keys(f))
 
-def _scuba_factors(n, cfg, seed):
-    "The IID `test` split's foregrounds (same seed), moved onto unseen places."
+def stripe_table(n:int,                  # number of textures (one per clip)
+                 rng:np.random.Generator, # random stream
+                )->dict:                 # a table like `place_table`'s, all stripes
+    "Random sinusoidal stripes, a colour and its inverse at a random angle and frequency (Li et al.'s SCUBA 'Sinusoid' source)."
+    c1 = rng.uniform(0, 1, (n, 3)).astype(np.float32)
+    return dict(family=np.zeros(n, int), c1=c1, c2=1 - c1, angle=rng.uniform(0, np.pi, n), freq=rng.integers(2, 6, n).astype(float),
+                centres=np.zeros((n, 4, 2)), width=np.ones(n))
+
+def _scuba_factors(n, cfg, seed, stripes=False):
+    "The IID `test` split's foregrounds (same seed), moved onto unseen places, or onto random stripes; and their texture table."
     f = sample_actors(n, cfg, _rng(seed, 'test'))
-    rng = _rng(seed, 'scuba')
-    f.update(place=cfg.n_places + rng.integers(cfg.n_unseen_places, size=n),
-             bg_shift=rng.uniform(0, 1, (n, 2)), bg_gain=rng.uniform(0.9, 1.1, n))
-    return f
+    rng = _rng(seed, 'scuba_stripes' if stripes else 'scuba')
+    place = np.arange(n) if stripes else cfg.n_places + rng.integers(cfg.n_unseen_places, size=n)
+    table = stripe_table(n, rng) if stripes else None
+    f.update(place=place, bg_shift=rng.uniform(0, 1, (n, 2)), bg_gain=rng.uniform(0.9, 1.1, n))
+    return f, table
 
-def _scuba(n, cfg, seed):
-    f = _scuba_factors(n, cfg, seed)
-    return dict(video=render(f, cfg), **_keys(f))
+def _scuba(n, cfg, seed, stripes=False):
+    f, table = _scuba_factors(n, cfg, seed, stripes)
+    return {'video': render(f, cfg, table=table), **_keys(f, stripes)}
 
-def _scufo(n, cfg, seed):
-    rec = _scuba(n, cfg, seed)
+def _scufo(n, cfg, seed, stripes=False):
+    rec = _scuba(n, cfg, seed, stripes)
     k = _rng(seed, 'scufo').integers(cfg.frames, size=n)
     rec['video'] = np.repeat(rec['video'][np.arange(n), :, k][:, :, None], cfg.frames, 2)
     return dict(rec, frame_index=k, pair=np.arange(n))
 
-def _conflfg(n, cfg, seed):
-    f = _scuba_factors(n, cfg, seed)
+def _conflfg(n, cfg, seed, stripes=False):
+    f, table = _scuba_factors(n, cfg, seed, stripes)
     rng = _rng(seed, 'conflfg')
     other = (f['action'] + rng.integers(1, max(2, cfg.n_actions), size=n)) % cfg.n_actions
     still = sample_actors(n, cfg, rng, biased=False)
     still.update(action=other, outfit=np.where(rng.random(n) < cfg.p_fg, other, still['outfit']),
                  start=(f['start'] + cfg.size/2) % cfg.size)              # the opposite side of the torus
-    return dict(video=render(f, cfg, still=still), **_keys(f), static_label=other, static_outfit=still['outfit'])
+    return dict(video=render(f, cfg, still=still, table=table), **_keys(f, stripes), static_label=other, static_outfit=still['outfit'])
 
 def _vispr(n, cfg, seed, split):
     f = sample_actors(n, cfg, _rng(seed, split), biased=False, places='all')
@@ -360,7 +370,8 @@ def generate_split(split:str,            # one of `SPLITS`
     if split.startswith('vispr'): return _vispr(n, cfg, seed, split)
     if split.startswith('anomaly'): return _anomaly(n, cfg, seed, split)
     if split.startswith('tad'): return _tad(n, cfg, seed, split)
-    return {'scuba': _scuba, 'scufo': _scufo, 'conflfg': _conflfg}[split](n, cfg, seed)
+    base = split.removesuffix('_stripes')
+    return {'scuba': _scuba, 'scufo': _scufo, 'conflfg': _conflfg}[base](n, cfg, seed, stripes=base != split)
 
 # %% ../nbs/02_synth_video.ipynb #64152924
 SYNTHVID_VERSION = 2   # part of the cache key: bump it whenever rendering changes
@@ -405,13 +416,13 @@ class SynthVidDataset(torch.utils.data.Dataset):
         item[self.pixels] = item[self.pixels].float() / 255
         return self.transform(item) if self.transform else item
 
-# %% ../nbs/02_synth_video.ipynb #f50ba5a6
+# %% ../nbs/02_synth_video.ipynb #91309428
 def _caption(rec:dict, i:int)->str:
     "One line naming clip `i`'s factors."
     a = rec['attrs'][i]
     parts = [ACTIONS[int(rec['label'][i])]] if 'outfit' in rec else []   # trimmed clips: label is the action
     if 'anomaly' in rec: parts.append(f"{ACTIONS[int(rec['action'][i])]}, {'normal' if rec['anomaly'][i] < 0 else ANOMALIES[int(rec['anomaly'][i])]}")
-    parts += [f"place {int(rec['background'][i])}", f"{GENDERS[int(a[0])]} skin {int(a[1:5].argmax())} face {'yes' if a[-1] else 'no'}"]
+    parts += [f"place {int(rec['background'][i])}" if rec['background'][i] >= 0 else 'stripes', f"{GENDERS[int(a[0])]} skin {int(a[1:5].argmax())} face {'yes' if a[-1] else 'no'}"]
     if 'outfit' in rec: parts.append(f"outfit {int(rec['outfit'][i])}")
     return ' | '.join(parts)
 

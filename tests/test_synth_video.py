@@ -25,7 +25,7 @@ def test_record_shapes_and_ranges():
         assert pix.dtype == torch.float32 and 0 <= pix.min() and pix.max() <= 1, split
         assert pix.shape[:2] == (5, 3) and pix.shape[-2:] == (32, 32), split
         assert r['attrs'].shape == (5, len(ATTR_NAMES)) and set(r['attrs'].unique().tolist()) <= {0., 1.}, split
-        if split in ('train', 'test', 'scuba', 'scufo', 'conflfg'): assert pix.shape[2] == CFG.frames
+        if split.startswith(('train', 'test', 'scuba', 'scufo', 'conflfg')): assert pix.shape[2] == CFG.frames
         if split.startswith(('anomaly', 'tad')): assert pix.shape[2] == CFG.snippets * CFG.frames
 
 def test_cache_is_reused_and_corrupt_file_regenerated(tmp_path):
@@ -94,3 +94,6 @@ def test_scuba_scufo_conflfg_protocols():
     assert (scufo['video'] == scufo['video'][:, :, :1]).all()                    # no motion at all
     assert torch.equal(scufo['label'], scuba['label'])
     assert (confl['static_label'] != confl['label']).all()
+    stripes = make_split('scufo_stripes', 30, CFG, seed=4, dtype=torch.uint8)   # SCUBA's "Sinusoid" source
+    assert torch.equal(stripes['label'], scufo['label']) and torch.equal(stripes['frame_index'], scufo['frame_index'])
+    assert (stripes['background'] == -1).all() and not torch.equal(stripes['video'], scufo['video'])
