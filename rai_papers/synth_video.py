@@ -389,7 +389,7 @@ def make_split(split:str,                     # one of `SPLITS`
     path = cache_dir('synthvid') / f'{split}-{key}.pt' if cache else None
     rec = None
     if path is not None and path.exists():
-        try: rec = torch.load(path)
+        try: rec = torch.load(path, weights_only=True)
         except Exception as e: warnings.warn(f"unreadable cached split {path} ({type(e).__name__}); regenerating it")
     if rec is None:
         rec = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in generate_split(split, n, cfg, seed).items()}
