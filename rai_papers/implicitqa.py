@@ -17,7 +17,8 @@ __all__ = ['HUB_ID', 'HUB_SPLIT', 'FILE_NAME', 'RELEASE_SHA256', 'ENV_VAR', 'FIE
            'validate_row', 'default_annotations_path', 'hub_rows', 'load_implicitqa', 'write_jsonl', 'resolve_clip',
            'build_clip_index', 'window_frame_indices', 'read_frames', 'write_video', 'official_prompt', 'QAModel',
            'PromptModel', 'normalize_text', 'parse_answer', 'score_prediction', 'qa_record', 'evaluate',
-           'category_scores', 'score', 'bootstrap_ci', 'score_table', 'plot_category_accuracy', 'write_submission']
+           'category_scores', 'score', 'bootstrap_ci', 'score_table', 'plot_category_accuracy', 'describe_question',
+           'question_browser', 'write_submission']
 
 # %% ../nbs/60_implicitqa.ipynb #848debe0
 HUB_ID = 'ucf-crcv/ImplicitQA'  # Hugging Face dataset id (config `default`, split `eval`)
@@ -477,6 +478,53 @@ def plot_category_accuracy(table:pd.DataFrame, # columns method, metric, value, 
     ax.set(xlabel='', ylabel='accuracy (%)', ylim=(0, 100), title=title)
     ax.legend(fontsize='small', ncol=2)
     return ax
+
+# %% ../nbs/60_implicitqa.ipynb #b31274d8
+def describe_question(row:dict, # a row of `load_implicitqa`
+                      record:dict|None=None, # the model's `evaluate` record for this question
+                     )->str: # HTML
+    "One question as HTML: category, question, options with the gold (and predicted) answer marked."
+    import html
+    gold, pred = row.get('answer_choice') or '', (record or {}).get('pred', '')
+    items = []
+    for letter, text in row['options'].items():
+        marks = (' ✓ gold' if letter in gold else '') + (' ← model' if letter in pred else '')
+        style = 'font-weight:bold;color:#1a7f37' if letter in gold else ('color:#b42318' if letter in pred else '')
+        items.append(f'<li style="{style}">{letter}. {html.escape(str(text))}{marks}</li>')
+    reply = f"<p><em>model reply:</em> <code>{html.escape(str(record.get('response', '')))}</code> ({record.get('status', '')})</p>" if record else ''
+    return (f"<p><b>{html.escape(str(row.get('category') or 'unlabelled'))}</b> &middot; {html.escape(str(row['question_id']))}</p>"
+            f"<p>{html.escape(row['question_text'])}</p><ul>{''.join(items)}</ul>{reply}")
+
+# %% ../nbs/60_implicitqa.ipynb #6011ab73
+def question_browser(df:pd.DataFrame, # `load_implicitqa` output
+                     records:pd.DataFrame|None=None, # `evaluate` output, to show a model's answers
+                     clip_index:pd.DataFrame|None=None, # `build_clip_index` output, to show frames
+                     num_frames:int=4, # frames shown per question
+                    ):
+    "An ipywidgets browser over the questions (filter by category, step with a slider)."
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+    recs = records.set_index('question_id').to_dict('index') if records is not None else {}
+    clips = clip_index.set_index('question_id') if clip_index is not None else None
+    cats = ['all'] + sorted(df.category.dropna().unique().tolist())
+    category, index, out = w.Dropdown(options=cats, description='category'), w.IntSlider(0, 0, max(len(df) - 1, 0), description='question'), w.Output()
+    def rows(): return df if category.value == 'all' else df[df.category == category.value]
+    def show(*_):
+        sel = rows(); index.max = max(len(sel) - 1, 0)
+        row = sel.iloc[min(index.value, len(sel) - 1)].to_dict()
+        out.clear_output(wait=True)
+        with out:
+            from IPython.display import HTML, display
+            display(HTML(describe_question(row, recs.get(row['question_id']))))
+            if clips is not None and clips.loc[row['question_id']].kind != 'missing':
+                c = clips.loc[row['question_id']]
+                frames = read_frames(c.path, c.start, c.stop, num_frames)
+                fig, axes = plt.subplots(1, len(frames), figsize=(2.2*len(frames), 1.8))
+                for ax, f in zip(np.atleast_1d(axes), frames): ax.imshow(f); ax.set_axis_off()
+                plt.show()
+    category.observe(lambda _: (setattr(index, 'value', 0), show()), 'value'); index.observe(show, 'value')
+    show()
+    return w.VBox([w.HBox([category, index]), out])
 
 # %% ../nbs/60_implicitqa.ipynb #9c961825
 def write_submission(records:pd.DataFrame, # `evaluate` output
