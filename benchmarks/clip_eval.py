@@ -1,5 +1,8 @@
 """CLIP evaluation: rai_papers.clip_eval against CLIP_benchmark on the same tiny open_clip model and data.
 
+The model is the tiny SynthCaps CLIP, pretrained (`create_tiny_clip`, cached after its first
+training) unless --random-init or --quick.
+
 Zero-shot top-1 on the five SynthCaps zero-shot sets (`zeroshot_eval` vs
 `clip_benchmark.metrics.zeroshot_classification.evaluate`) and text<->image recall@{1,5,10} on
 SynthCaps image-caption pairs (`encode_*` + `recall_at_k` vs
@@ -82,20 +85,21 @@ def main(argv=None):
     p.add_argument('--pairs', type=int, default=2000, help='image-caption pairs drawn for retrieval (duplicate captions dropped)')
     p.add_argument('--batch-size', type=int, default=256)
     p.add_argument('--repeats', type=int, default=3)
+    p.add_argument('--random-init', action='store_true', help='a randomly initialised tiny CLIP instead of the pretrained one')
     p.add_argument('--out', default=None)
     args = p.parse_args(argv)
-    if args.quick: args.zeroshot, args.pairs, args.repeats = 40, 60, 1
+    if args.quick: args.zeroshot, args.pairs, args.repeats, args.random_init = 40, 60, 1, True
     torch.set_num_threads(1)
     import clip_benchmark.metrics.zeroshot_classification as zsc
     zsc.accuracy = _topk_accuracy
-    from rai_papers.synth_caps import build_tiny_clip, zeroshot_sets, to_tensor
+    from rai_papers.synth_caps import create_tiny_clip, zeroshot_sets, to_tensor
     torch.manual_seed(0)
-    model, _, tok = build_tiny_clip(seed=3)
-    model.eval()
+    model, _, tok = create_tiny_clip(pretrained=not args.random_init, progress=False)   # pretrained: loaded from the cache (trained once, minutes, when missing)
     sets = {k: dict(s, images=to_tensor(s['images'])) for k, s in zeroshot_sets(args.zeroshot, seed=5).items()}
     images, captions = unique_pairs(args.pairs)
     res = dict(sizes=dict(zeroshot_sets=len(sets), zeroshot_images_per_set=args.zeroshot, retrieval_pairs=len(captions),
-                          batch_size=args.batch_size), repeats=args.repeats, statistic='median', model='tiny-synth-clip (random init, seed 3)')
+                          batch_size=args.batch_size), repeats=args.repeats, statistic='median',
+               model=f"tiny-synth-clip ({'random init' if args.random_init else 'pretrained on SynthCaps'}, seed 0)")
     import clip_benchmark
     res['clip_benchmark_version'] = getattr(clip_benchmark, '__version__', '1.6.2')
     runs = dict(zeroshot=(lambda: ours_zeroshot(model, tok, sets), lambda: theirs_zeroshot(model, tok, sets, args.batch_size), args.zeroshot),
