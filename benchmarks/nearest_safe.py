@@ -3,7 +3,8 @@
 A pool of N safe caption embeddings and M unsafe query embeddings (random unit vectors standing in for
 the frozen text encoder's output, which `nearest_safe_targets` receives through its `text_encoder`
 argument). Each search runs in its own subprocess so that its peak resident memory above the data
-can be read (ru_maxrss). The indices must be identical; the time ratio and the peak memory are
+can be read (ru_maxrss). The indices must be identical; ours is run again with twice the
+queries to show that its peak memory does not grow with them (the naive matrix would double); the time ratio and the peak memory are
 written to benchmarks/results/nearest_safe.json.
 
     OMP_NUM_THREADS=1 python benchmarks/nearest_safe.py [--quick] [--pool 100000] [--queries 8000]
@@ -52,7 +53,7 @@ def worker(kind:str, args)->None:
     for _ in range(args.repeats):
         t0 = time.perf_counter(); j, p = fn(); times.append(time.perf_counter() - t0)
     torch.save(dict(j=j, p=p, seconds=statistics.median(times), peak_extra_mb=peak_rss_mb() - before),
-               Path(args.tmp) / f'{kind}.pt')
+               Path(args.tmp) / f'{kind}-{args.queries}.pt')
 
 
 def main(argv=None):
@@ -69,10 +70,15 @@ def main(argv=None):
     if args.quick: args.pool, args.queries, args.repeats = 3000, 500, 1
     if args.worker: return worker(args.worker, args)
     with tempfile.TemporaryDirectory() as tmp:
-        for kind in KINDS:
-            subprocess.run([sys.executable, __file__, '--worker', kind, '--tmp', tmp, '--pool', str(args.pool), '--queries', str(args.queries),
-                            '--dim', str(args.dim), '--repeats', str(args.repeats)], check=True)
-        r = {k: torch.load(Path(tmp) / f'{k}.pt', weights_only=True) for k in KINDS}
+        def search(kind, queries, repeats):
+            subprocess.run([sys.executable, __file__, '--worker', kind, '--tmp', tmp, '--pool', str(args.pool), '--queries', str(queries),
+                            '--dim', str(args.dim), '--repeats', str(repeats)], check=True)
+            return torch.load(Path(tmp) / f'{kind}-{queries}.pt', weights_only=True)
+        r = {k: search(k, args.queries, args.repeats) for k in KINDS}
+        # twice the queries, ours only (the naive matrix would double): the peak should not grow
+        r2 = {k: search(k, 2 * args.queries, 1) for k in KINDS[:-1]}
+    if not torch.equal(r2['ours']['j'], r2['ours_chunk1024']['j']):
+        raise SystemExit("with twice the queries the two chunk sizes give different indices: the benchmark is invalid")
     for k in KINDS[:-1]:
         if not torch.equal(r[k]['j'], r['naive']['j']):
             raise SystemExit(f"{k}: {(r[k]['j'] != r['naive']['j']).sum()} of {args.queries} indices differ from the naive search: the benchmark is invalid")
@@ -80,13 +86,18 @@ def main(argv=None):
     res = dict(sizes=dict(pool=args.pool, queries=args.queries, dim=args.dim), repeats=args.repeats, statistic='median',
                identical_indices=True, max_abs_proximity_diff=float((r['ours']['p'] - r['naive']['p']).abs().max()),
                full_matrix_mb=full_mb, chunk_default=4096,
-               runs={k: dict(seconds=r[k]['seconds'], peak_extra_mb=r[k]['peak_extra_mb']) for k in KINDS})
+               runs={k: dict(seconds=r[k]['seconds'], peak_extra_mb=r[k]['peak_extra_mb']) for k in KINDS},
+               twice_the_queries=dict(queries=2 * args.queries, full_matrix_mb=2 * full_mb,
+                                      runs={k: dict(seconds=v['seconds'], peak_extra_mb=v['peak_extra_mb']) for k, v in r2.items()}))
     res['ratios'] = {f'{k}_vs_naive_time': r[k]['seconds'] / r['naive']['seconds'] for k in KINDS[:-1]}
     res['ratios'].update({f'{k}_vs_naive_peak_memory': r[k]['peak_extra_mb'] / max(r['naive']['peak_extra_mb'], 1e-9) for k in KINDS[:-1]})
+    res['ratios'].update({f'{k}_peak_memory_2x_vs_1x_queries': r2[k]['peak_extra_mb'] / max(r[k]['peak_extra_mb'], 1e-9) for k in KINDS[:-1]})
     for k in KINDS[:-1]:
         print(ratio_line(f'nearest_safe_{k}', r[k]['seconds'], r['naive']['seconds']))
         print(f"nearest_safe_{k}_peak_memory: ratio = {res['ratios'][f'{k}_vs_naive_peak_memory']:.2f} "
               f"(ours {r[k]['peak_extra_mb']:.0f} MB, baseline {r['naive']['peak_extra_mb']:.0f} MB; full matrix {full_mb:.0f} MB)")
+        print(f"nearest_safe_{k}_peak_memory_2x_queries: ratio = {res['ratios'][f'{k}_peak_memory_2x_vs_1x_queries']:.2f} "
+              f"(ours {r2[k]['peak_extra_mb']:.0f} MB at {2 * args.queries:,} queries vs {r[k]['peak_extra_mb']:.0f} MB at {args.queries:,})")
     print(f"{args.queries:,} queries x {args.pool:,} pool (d={args.dim}): indices identical; written {write_result('nearest_safe', res, args.out)}")
     return res
 
