@@ -226,8 +226,7 @@ def nearest_safe_targets(text_encoder:Callable, # list of str -> (N, D) embeddin
     pool, query = enc(safe_pool), enc(unsafe_captions)
     best_j, best_p = [], []
     for i in range(0, len(query), chunk):
-        s = query[i:i + chunk] @ pool.T
-        p, j = s.max(dim=1)  # torch returns the first maximal index: ties go to the lowest index
+        p, j = (query[i:i + chunk] @ pool.T).max(dim=1)  # no name for the block, so it is freed before the next; ties go to the lowest index
         best_j.append(j); best_p.append(p)
     out = (torch.cat(best_j), torch.cat(best_p))
     if path is not None: torch.save(out, path)
