@@ -33,13 +33,15 @@ def test_index_renders_with_title_and_figure(site):
     assert re.search(r'<img[^>]+src="data:image/png;base64,', dom.stdout)       # the pipeline figure
     assert 'href="core.html"' in dom.stdout                                       # the sidebar
     SHOTS.mkdir(parents=True, exist_ok=True)
-    shot = chromium('--window-size=1200,1400', f'--screenshot={SHOTS/"index.png"}', f'file://{site}/index.html')
-    assert shot.returncode == 0 and (SHOTS/'index.png').stat().st_size > 10_000
+    for page in ('index', 'safer_clip'):   # the landing page and one paper page, kept for review
+        shot = chromium('--window-size=1200,1400', f'--screenshot={SHOTS/page}.png', f'file://{site}/{page}.html')
+        assert shot.returncode == 0 and (SHOTS/f'{page}.png').stat().st_size > 10_000
 
 
 def test_every_page_renders_and_links_resolve(site):
     pages = sorted(site.glob('*.html'))
-    assert {'index.html', 'core.html', 'results.html', 'cli.html', 'card-digits.html'} <= {p.name for p in pages}
+    expected = {'index', 'core', 'results', 'cli', 'card-digits', 'safer_clip', 'albar', 'tedspad', 'aam', 'implicitqa', 'kpis', 'paper_scale'}
+    assert {f'{n}.html' for n in expected} <= {p.name for p in pages}
     for page in pages:
         text = page.read_text()
         assert '<h1' in text, page.name
