@@ -142,7 +142,12 @@ def write_json(obj, # anything `json.dumps` takes (numpy scalars are converted)
     os.replace(tmp, path)
     return path
 
-# %% ../nbs/00_core.ipynb #0a053d51
+# %% ../nbs/00_core.ipynb #dbe4c8c5
+def _torch_threads():
+    try: import torch
+    except ImportError: return None
+    return torch.get_num_threads()
+
 def make_provenance(experiment:str, # experiment name
                     params:dict, # the run's parameters
                     seed:int, # base seed
@@ -153,7 +158,7 @@ def make_provenance(experiment:str, # experiment name
     "Where a run's numbers come from: code version, parameters, packages, machine, time and data."
     return dict(experiment=experiment, scale=check_scale(scale), seed=seed, params=params,
                 git=git_commit(), packages=package_versions(),
-                machine=dict(platform=platform.platform(), processor=platform.machine(),
-                             cpus=os.cpu_count(), python=sys.executable),
+                machine=dict(platform=platform.platform(), processor=platform.machine(), cpus=os.cpu_count(),
+                             torch_threads=_torch_threads(), python=sys.executable),  # CPU results can depend on the thread count
                 started=time.strftime('%Y-%m-%dT%H:%M:%S%z', time.localtime(started)),
                 wall_time_s=round(time.time() - started, 3), data=data or {})
