@@ -212,8 +212,12 @@ def selection_rate(y_true, # true labels: ignored, but required and length-check
     w = np.ones(len(yp)) if sample_weight is None else as_1d(sample_weight, 'sample_weight').astype(float)
     return float(np.dot(yp == pos_label, w) / w.sum())
 
-def _check_agg(agg):
+def _equalized_odds(kind, worst, y_true, y_pred, sensitive_features, method, sample_weight, agg):
+    "TPR and FPR `kind` ('difference' or 'ratio') combined by `worst` (max or min) or, with `agg='mean'`, averaged."
     if agg not in ('worst_case', 'mean'): raise ValueError(f"agg must be 'worst_case' or 'mean', got {agg!r}")
+    gm = group_metrics(y_true, y_pred, sensitive_features=sensitive_features, sample_weight=sample_weight)
+    v = [getattr(gm, kind)('tpr', method), getattr(gm, kind)('fpr', method)]
+    return float(worst(v) if agg == 'worst_case' else pd.Series(v).mean())   # fairlearn: Python max/min, and a NaN-skipping mean
 
 def demographic_parity_difference(y_true, y_pred, *, sensitive_features, method:str='between_groups', sample_weight=None)->float:
     "Largest gap in selection rate between groups (`method='to_overall'`: to the overall rate)."
@@ -225,17 +229,11 @@ def demographic_parity_ratio(y_true, y_pred, *, sensitive_features, method:str='
 
 def equalized_odds_difference(y_true, y_pred, *, sensitive_features, method:str='between_groups', sample_weight=None, agg:str='worst_case')->float:
     "The larger (or mean, `agg='mean'`) of the TPR and FPR differences."
-    _check_agg(agg)
-    gm = group_metrics(y_true, y_pred, sensitive_features=sensitive_features, sample_weight=sample_weight)
-    d = [gm.difference('tpr', method), gm.difference('fpr', method)]
-    return float(max(d) if agg == 'worst_case' else pd.Series(d).mean())   # fairlearn: Python max, and a NaN-skipping mean
+    return _equalized_odds('difference', max, y_true, y_pred, sensitive_features, method, sample_weight, agg)
 
 def equalized_odds_ratio(y_true, y_pred, *, sensitive_features, method:str='between_groups', sample_weight=None, agg:str='worst_case')->float:
     "The smaller (or mean, `agg='mean'`) of the TPR and FPR ratios."
-    _check_agg(agg)
-    gm = group_metrics(y_true, y_pred, sensitive_features=sensitive_features, sample_weight=sample_weight)
-    r = [gm.ratio('tpr', method), gm.ratio('fpr', method)]
-    return float(min(r) if agg == 'worst_case' else pd.Series(r).mean())
+    return _equalized_odds('ratio', min, y_true, y_pred, sensitive_features, method, sample_weight, agg)
 
 def equal_opportunity_difference(y_true, y_pred, *, sensitive_features, method:str='between_groups', sample_weight=None)->float:
     "Largest gap in true positive rate between groups."
