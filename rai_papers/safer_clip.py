@@ -337,6 +337,7 @@ def fine_tune(model:nn.Module, # pretrained CLIP, without LoRA (it is adapted in
               ref:nn.Module|None=None, # the frozen reference (default: `frozen_copy(model)` taken now)
               targets:tuple|None=None, # SaFeR-CLIP's (j*, p); default: computed with the reference
               ckpt_dir:str|None=None, # checkpoints for resuming (per curriculum stage)
+              ckpt_every:int=0, # steps between checkpoints within a stage (0: only at each stage's end)
              )->tuple: # (model with LoRA, history DataFrame, reference)
     "Safe-CLIP or SaFeR-CLIP fine-tuning of LoRA adapters through the shared training loop."
     import pandas as pd
@@ -365,7 +366,7 @@ def fine_tune(model:nn.Module, # pretrained CLIP, without LoRA (it is adapted in
         if steps == 0: continue
         tc = TrainConfig(max_steps=steps, batch_size=cfg.batch_size, seed=cfg.seed + k, progress=cfg.progress, device=cfg.device,
                          mixed_precision=cfg.mixed_precision, log_every=max(1, steps // 10),
-                         ckpt_dir=None if ckpt_dir is None else f'{ckpt_dir}/stage{k}')
+                         ckpt_dir=None if ckpt_dir is None else f'{ckpt_dir}/stage{k}', ckpt_every=ckpt_every)
         res = train(_step(loss_fn), modules={'model': model}, optimizers={'main': opt}, dataset=torch.utils.data.Subset(data, items.tolist()), cfg=tc)
         h = res.history.assign(stage=k, step=res.history.step + done); history.append(h); done += steps
     model.eval()

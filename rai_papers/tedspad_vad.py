@@ -266,6 +266,7 @@ def train_anomaly_head(head:nn.Module, # from `create_anomaly_head`
                        eval_every:int=0, # steps between evaluations (0: only at the end, if `evaluate`)
                        device:str='cpu', # where to train
                        progress:bool=False, # tqdm bar
+                       ckpt_dir:str|None=None, ckpt_every:int=0, # checkpoints; a rerun resumes (evaluations before the resume point are not kept)
                       )->AnomalyTrainResult:
     "Train a weakly-supervised anomaly head on balanced normal/abnormal batches with the shared loop."
     loss_fn = ANOMALY_HEADS[loss][1] if isinstance(loss, str) else loss
@@ -284,7 +285,8 @@ def train_anomaly_head(head:nn.Module, # from `create_anomaly_head`
             ctx.optimize(terms['loss'], 'head'); run_eval(ctx.step)
         return terms
     opt = torch.optim.Adam(head.parameters(), lr=lr, weight_decay=weight_decay)
-    cfg = TrainConfig(max_steps=steps, batch_size=min(batch_size, len(data)), seed=seed, progress=progress, device=device, log_every=max(1, steps // 20))
+    cfg = TrainConfig(max_steps=steps, batch_size=min(batch_size, len(data)), seed=seed, progress=progress, device=device, log_every=max(1, steps // 20),
+                      ckpt_dir=ckpt_dir, ckpt_every=ckpt_every)
     res = train(step_fn, {'head': head}, {'head': opt}, data, cfg)
     if evaluate: run_eval(steps)
     return AnomalyTrainResult(head.eval(), res.history, evals)
