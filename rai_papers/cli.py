@@ -131,8 +131,11 @@ def reproduce_one(name:str, # experiment name (notebook stem)
     if resume and (done := up_to_date(exp_dir, request)): return done
     run_id = new_run_id(params['seed'], params['scale'])
     work = exp_dir/f'{run_id}.partial'
+    # a full disk shows up as an OSError anywhere in a run, often hours in: name the folder and the two ways out
+    full = lambda text: (f"\n  the disk holding {exp_dir} is full: free space there, or write runs elsewhere with --out"
+                         if 'No space left on device' in text else '')
     try: work.mkdir(parents=True); write_json(request, work/'request.json')
-    except OSError as e: raise OSError(f"cannot write to the output folder {exp_dir}: {e.strerror or e}; choose another with --out") from None
+    except OSError as e: raise OSError(f"cannot write to the output folder {exp_dir}: {e.strerror or e}; choose another with --out{full(str(e))}") from None
     if 'output_dir' in declared: params['output_dir'] = str(work)
     env_path = os.pathsep.join(filter(None, [str(project_root()), os.environ.get('PYTHONPATH')]))
     os.environ['PYTHONPATH'] = env_path  # the kernel imports this checkout's rai_papers even without an install
@@ -142,16 +145,18 @@ def reproduce_one(name:str, # experiment name (notebook stem)
     except pm.PapermillExecutionError as e:
         failed = work.rename(exp_dir/f'{run_id}.failed')
         executed = failed/f'{name}.ipynb'
-        cells = [c for c in json.loads(executed.read_text())['cells']   # skip the error banner papermill puts on top
-                 if 'papermill-error-cell-tag' not in c.get('metadata', {}).get('tags', [])]
-        first_line = cells[e.cell_index]['source']
-        first_line = (''.join(first_line).strip().splitlines() or [''])[0][:80]
+        try:   # on a full disk the executed notebook itself may be cut short
+            cells = [c for c in json.loads(executed.read_text())['cells']   # skip the error banner papermill puts on top
+                     if 'papermill-error-cell-tag' not in c.get('metadata', {}).get('tags', [])]
+            first_line = cells[e.cell_index]['source']
+            first_line = (''.join(first_line).strip().splitlines() or [''])[0][:80]
+        except (OSError, ValueError, KeyError, IndexError): first_line = '?'
         raise ExperimentFailed(f"experiment {name!r} failed in cell {e.cell_index} of the executed notebook "
                                f"(execution count {e.exec_count}, starting `{first_line}`): {e.ename}: {e.evalue}\n"
-                               f"  executed notebook kept at {executed}") from None
+                               f"  executed notebook kept at {executed}{full(str(e.evalue))}") from None
     except Exception as e:   # the kernel died, timed out or could not start
         failed = work.rename(exp_dir/f'{run_id}.failed')
-        raise ExperimentFailed(f"experiment {name!r} stopped: {type(e).__name__}: {e}\n  what it wrote so far is in {failed}") from None
+        raise ExperimentFailed(f"experiment {name!r} stopped: {type(e).__name__}: {e}\n  what it wrote so far is in {failed}{full(str(e))}") from None
     except BaseException:    # Ctrl-C: keep what was done, under a name that says so
         work.rename(exp_dir/f'{run_id}.interrupted'); raise
     if not (work/'metrics.json').exists():

@@ -43,7 +43,10 @@ def read_rows(source:str|Path, # a Hub id, or a local .json / .jsonl / .parquet 
         return list(datasets.load_dataset(kind, data_files=str(p), split='train'))
     if '/' not in str(source) or str(source).startswith(('.', '/', '~')):
         raise FileNotFoundError(f"{source} is neither an existing file nor a Hub dataset id")
-    return list(datasets.load_dataset(str(source), split=split))
+    try: return list(datasets.load_dataset(str(source), split=split))
+    except ConnectionError as e:   # offline (HF_HUB_OFFLINE) or no network, and nothing in the datasets cache
+        raise ConnectionError(f"could not load {source!r} from the Hugging Face Hub ({e}). Where there is a network, run "
+                              f"datasets.load_dataset({str(source)!r}, split={split!r}).to_json('rows.jsonl') and pass that local file instead") from e
 
 def _check_fields(rows, fields, name, how):
     if not rows: raise ValueError(f"{name}: no rows")
