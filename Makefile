@@ -40,3 +40,8 @@ bench: install
 
 clean-docs:
 	rm -rf _proc _docs
+
+# The committed results snapshot (results/) that the docs and README show: run after `make reproduce`.
+.PHONY: snapshot
+snapshot: install
+	$(BIN)/python -c "from rai_papers.results import snapshot_results; print('snapshot written to', snapshot_results('$(OUT)'))"

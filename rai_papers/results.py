@@ -6,17 +6,18 @@ Docs: https://example.github.io/rai_papers/results.html.md"""
 
 # %% ../nbs/01_results.ipynb #baa5f3c7
 from __future__ import annotations
-import json, math, os, time, uuid, html
+import json, math, os, re, shutil, time, uuid, html
 from importlib import resources
 from pathlib import Path
 import numpy as np, pandas as pd
 from .core import check_scale, project_root, write_json, make_provenance, fingerprint
 
 # %% auto #0
-__all__ = ['RECORD_KEYS', 'PAPER_REPORTED_DIR', 'CLAIMS_PATH', 'CLAIM_DIRECTIONS', 'SCALE_NOTE', 'make_record', 'aggregate_seeds',
-           'write_table', 'set_plot_style', 'save_figure', 'new_run_id', 'ExperimentRun', 'load_paper_reported',
-           'latest_runs', 'load_run', 'comparison_table', 'tradeoff_points', 'tradeoff_explorer', 'load_claims',
-           'check_claims', 'build_report']
+__all__ = ['RECORD_KEYS', 'PAPER_REPORTED_DIR', 'CLAIMS_PATH', 'CLAIM_DIRECTIONS', 'SCALE_NOTE', 'SNAPSHOT_MANIFEST',
+           'SNAPSHOT_HOWTO', 'make_record', 'aggregate_seeds', 'write_table', 'set_plot_style', 'save_figure',
+           'new_run_id', 'ExperimentRun', 'load_paper_reported', 'latest_runs', 'load_run', 'comparison_table',
+           'tradeoff_points', 'tradeoff_explorer', 'load_claims', 'check_claims', 'build_report', 'snapshot_results',
+           'snapshot_dir', 'load_snapshot', 'reproduced_results', 'snapshot_overview']
 
 # %% ../nbs/01_results.ipynb #9f819431
 RECORD_KEYS = ('table', 'method', 'dataset', 'metric', 'value')
@@ -344,3 +345,165 @@ def build_report(out_dir:str|Path='outputs', # the folder given to `rai-papers r
             '<h2>Experiments</h2>', '<ul>' + ''.join(links) + '</ul>']
     (out_dir/'report.html').write_text(_page('rai-papers report', '\n'.join(body)))
     return out_dir/'report.md'
+
+# %% ../nbs/01_results.ipynb #2e2964b5
+SNAPSHOT_MANIFEST = 'SNAPSHOT.json'
+SNAPSHOT_HOWTO = "`make reproduce` (every experiment at smoke scale), then `make snapshot`"
+
+def _snapshot_files(run_dir):
+    "The part of a run worth committing: records, provenance, csv/markdown tables, png figures."
+    keep = [run_dir/n for n in ('metrics.json', 'provenance.json', 'request.json')]
+    keep += sorted(p for p in (run_dir/'tables').glob('*') if p.suffix in ('.md', '.csv'))
+    keep += sorted((run_dir/'figures').glob('*.png'))
+    return [p for p in keep if p.is_file()]
+
+def _snapshot_entry(run_dir):
+    run = load_run(run_dir); prov = run['provenance']; git = prov.get('git', {})
+    req = json.loads((run_dir/'request.json').read_text()) if (run_dir/'request.json').exists() else {}
+    return dict(run=run_dir.name, scale=run['scale'], seed=run['seed'], commit=git.get('commit'), dirty=bool(git.get('dirty')),
+                started=prov.get('started', ''), wall_time_s=prov.get('wall_time_s'), custom_params=req.get('params', {}))
+
+def _snapshot_readme(m):
+    rows = [f"| {n} | {e['scale']} | `{e['run']}` | `{(e['commit'] or 'unknown')[:10]}`{' (dirty)' if e['dirty'] else ''} | "
+            f"{', '.join(f'{k}={v}' for k, v in e['custom_params'].items()) or 'defaults'} |" for n, e in m['experiments'].items()]
+    return '\n'.join(['# Results snapshot', '', f"Written by `rai_papers.results.snapshot_results` on {m['created']}: the latest run of each "
+                      'experiment (records, provenance, tables, png figures) and the report built from them. Do not edit by hand; '
+                      f'regenerate with {SNAPSHOT_HOWTO}.', '', 'Open `report.html` for the report.', '',
+                      '| experiment | scale | run | commit | parameters |', '|---|---|---|---|---|', *rows, ''])
+
+def snapshot_results(out_dir:str|Path='outputs', # the folder given to `rai-papers reproduce --out`
+                     dest:str|Path|None=None, # the snapshot folder (default `results/` of the checkout)
+                     max_mb:float=5.0, # refuse a snapshot larger than this
+                    )->Path: # `dest`
+    "Copy the latest run of every experiment, and the report built from them, into `dest`: a small folder to commit."
+    out_dir = Path(out_dir).resolve()
+    dest = Path(dest or project_root()/'results').resolve()
+    if dest.exists() and not (dest/SNAPSHOT_MANIFEST).exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise FileExistsError(f"{dest} exists and is not a results snapshot (no {SNAPSHOT_MANIFEST}); "
+                              "refusing to replace it: move it away or pass another destination")
+    runs = latest_runs(out_dir)
+    if not runs: raise FileNotFoundError(f"no finished runs under {out_dir}: run `rai-papers reproduce --out {out_dir}` first")
+    build_report(out_dir)   # the report must describe exactly the runs copied
+    tmp = dest.parent/f'.{dest.name}.new-{os.getpid()}'
+    if tmp.exists(): shutil.rmtree(tmp)
+    try:
+        for name, run_dir in runs.items():
+            for f in _snapshot_files(run_dir):
+                to = tmp/name/run_dir.name/f.relative_to(run_dir)
+                to.parent.mkdir(parents=True, exist_ok=True); shutil.copy2(f, to)
+            (tmp/name/'latest').symlink_to(run_dir.name)   # so `build_report(dest)` and `latest_runs(dest)` work on the snapshot
+        # the report points at run folders relative to out_dir; only the "Run folder" lines hold its absolute path
+        for f in [out_dir/'report.md', out_dir/'report.html', *sorted((out_dir/'report').glob('*.html'))]:
+            to = tmp/f.relative_to(out_dir); to.parent.mkdir(parents=True, exist_ok=True)
+            to.write_text(f.read_text().replace(str(out_dir) + os.sep, ''))
+        card = next((tmp/n/d.name/'figures'/'scorecard.png' for n, d in runs.items() if (tmp/n/d.name/'figures'/'scorecard.png').exists()), None)
+        if card: shutil.copy2(card, tmp/'scorecard.png')
+        size = {p: p.stat().st_size for p in tmp.rglob('*') if p.is_file() and not p.is_symlink()}
+        if sum(size.values()) > max_mb*2**20:
+            big = ', '.join(f'{p.relative_to(tmp)} ({s/2**20:.1f} MB)' for p, s in sorted(size.items(), key=lambda x: -x[1])[:5])
+            raise ValueError(f"the snapshot would take {sum(size.values())/2**20:.1f} MB, over max_mb={max_mb}; largest: {big}")
+        exps = {n: _snapshot_entry(d) for n, d in runs.items()}
+        m = dict(created=time.strftime('%Y-%m-%d %H:%M %Z'), scales=sorted({e['scale'] for e in exps.values()}),
+                 commits=sorted({(e['commit'] or 'unknown')[:10] for e in exps.values()}), scorecard=card is not None,
+                 files=len(size), bytes=sum(size.values()), experiments=exps)
+        (tmp/'README.md').write_text(_snapshot_readme(m))
+        write_json(m, tmp/SNAPSHOT_MANIFEST)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True); raise
+    old = dest.parent/f'.{dest.name}.old-{os.getpid()}'
+    if dest.exists(): dest.rename(old)
+    tmp.rename(dest)
+    if old.exists(): shutil.rmtree(old)
+    return dest
+
+# %% ../nbs/01_results.ipynb #74894f07
+def snapshot_dir()->Path:
+    "Where the committed snapshot lives: `$RAI_PAPERS_RESULTS`, else `results/` of the checkout (found from the working directory, else from the package)."
+    if os.environ.get('RAI_PAPERS_RESULTS'): return Path(os.environ['RAI_PAPERS_RESULTS'])
+    roots = [project_root(), project_root(Path(str(resources.files('rai_papers'))))]
+    return next((r/'results' for r in roots if (r/'results'/SNAPSHOT_MANIFEST).exists()), roots[0]/'results')
+
+def load_snapshot(folder:str|Path|None=None, # a snapshot folder (default `snapshot_dir()`)
+                 )->dict|None: # the manifest, `dir`, and `runs` (experiment -> `load_run`); None if there is no snapshot
+    "The committed results snapshot, read back."
+    folder = Path(folder or snapshot_dir())
+    if not (folder/SNAPSHOT_MANIFEST).exists(): return None
+    m = json.loads((folder/SNAPSHOT_MANIFEST).read_text())
+    return {**m, 'dir': folder, 'runs': {n: load_run(folder/n/e['run']) for n, e in m['experiments'].items()}}
+
+# %% ../nbs/01_results.ipynb #462ec48d
+_WHY = re.compile(r'scale|differ|protocol', re.I)
+
+def _intro_notes(experiment, root):
+    "Paragraphs of the experiment notebook's first markdown cell led by a bold heading about scale or differences."
+    nb = root/'nbs'/'experiments'/f'{experiment}.ipynb'
+    if not nb.exists(): return []
+    cells = [''.join(c['source']) for c in json.loads(nb.read_text())['cells'] if c['cell_type'] == 'markdown']
+    out, keep = [], False
+    for para in (cells[0].split('\n\n') if cells else []):
+        if para.startswith('**'): keep = bool(_WHY.search(para.split('**')[1]))
+        if keep and not para.startswith('#'): out.append(para.strip())
+    return out
+
+def _no_snapshot(what):
+    from IPython.display import Markdown
+    return Markdown(f"*{what}. Make it with {SNAPSHOT_HOWTO}; the docs then show the numbers of that run.*")
+
+def _run_line(e):
+    custom = ', '.join(f'`{k}={v}`' for k, v in e['custom_params'].items())
+    return (f"run `{e['run']}` (seed {e['seed']}, started {e['started']}) from commit `{(e['commit'] or 'unknown')[:10]}`"
+            + (' with local changes' if e['dirty'] else '') + (f"; **non-default parameters** {custom}" if custom else ''))
+
+def reproduced_results(experiment:str, # experiment name, as in `rai-papers list`
+                       tables:list|None=None, # tables to show (default: those with paper-reported numbers, else all)
+                       metrics:list|None=None, # metrics to show (default: those the paper reports, else all)
+                       folder:str|Path|None=None, # snapshot folder (default `snapshot_dir()`)
+                      ):
+    "Markdown for a paper's 'Reproduced results': its snapshot run beside the paper-reported numbers, the claims and why we differ."
+    from IPython.display import Markdown
+    snap = load_snapshot(folder)
+    if snap is None: return _no_snapshot(f'No results snapshot is committed yet, so there are no reproduced numbers for `{experiment}` here')
+    if experiment not in snap['runs']: return _no_snapshot(f'The results snapshot holds no run of `{experiment}`')
+    e, recs = snap['experiments'][experiment], snap['runs'][experiment]['records']
+    rep = load_paper_reported(experiment)
+    claims = load_claims(); claims = claims[claims.experiment == experiment]
+    if tables is None:
+        tables = [t for t in dict.fromkeys(recs.table) if t in set(rep.table)] or list(dict.fromkeys(recs.table))
+    md = [f"**Scale: {e['scale']}.** {SCALE_NOTE[e['scale']].split(': ', 1)[1].capitalize()}. From the results snapshot of "
+          f"{snap['created']}: {_run_line(e)}.", '']
+    for t in tables:
+        ours, theirs = recs[recs.table == t], rep[rep.table == t]
+        keep = metrics or [m for m in dict.fromkeys(ours.metric) if m in set(theirs.metric)] or list(dict.fromkeys(ours.metric))
+        df = comparison_table(ours[ours.metric.isin(keep)], theirs[theirs.metric.isin(keep)], t)
+        if not len(df): continue
+        # each metric's reproduced column right beside its paper-reported one
+        cols = [('dataset', ''), ('method', '')] + [(s, m) for m in keep for s in ('reproduced', 'paper-reported') if (s, m) in df.columns]
+        df = df[cols]; df.columns = ['dataset', 'method'] + [f"{m}<br>{'ours (' + e['scale'] + ')' if s == 'reproduced' else s}" for s, m in cols[2:]]
+        md += [f"Table `{t}`: reproduced at {e['scale']} scale, beside the paper-reported numbers.", '', df.to_markdown(index=False), '']
+    if len(rep): md += ['Paper-reported numbers from: ' + '; '.join(sorted(set(rep.source))) + '.', '']
+    ch = check_claims(recs, claims)
+    if len(ch): md += [f"The paper's claims, checked on this run ({e['scale']} scale):", '', ch[['claim', 'dataset', 'verdict', 'evidence']].to_markdown(index=False), '']
+    notes = _intro_notes(experiment, snap['dir'].parent)
+    if notes: md += [f"**Where and why our numbers differ**, from the introduction of the experiment notebook `nbs/experiments/{experiment}.ipynb`:", '', *notes, '']
+    rel = os.path.relpath(snap['dir'], snap['dir'].parent)
+    md.append(f"Every table and figure of this run, with its provenance: [the report page of `{experiment}`]({rel}/report/{experiment}.html) "
+              f"(in the built docs; in a checkout, `{rel}/report/{experiment}.html`).")
+    return Markdown('\n'.join(md))
+
+def snapshot_overview(folder:str|Path|None=None, # snapshot folder (default `snapshot_dir()`)
+                     ):
+    "Markdown for the landing page: what the snapshot holds, the scorecard figure and the link to the report."
+    from IPython.display import Markdown
+    snap = load_snapshot(folder)
+    if snap is None: return _no_snapshot('No results snapshot is committed yet')
+    rel = os.path.relpath(snap['dir'], snap['dir'].parent)
+    custom = [n for n, e in snap['experiments'].items() if e['custom_params']]
+    md = [f"The numbers on these pages come from the results snapshot in `{rel}/`, written on {snap['created']} from the latest run of "
+          f"{len(snap['experiments'])} experiments at **{' and '.join(snap['scales'])} scale**, commit{'s' if len(snap['commits']) > 1 else ''} "
+          + ', '.join(f'`{c}`' for c in snap['commits']) + '.'
+          + (f" **{', '.join(custom)} ran with non-default (reduced) parameters**: a development snapshot, not the batch's numbers." if custom else ''), '']
+    if 'smoke' in snap['scales']: md += [f"*{SCALE_NOTE['smoke'].capitalize()}.*", '']
+    if snap.get('scorecard'): md += [f"![The responsible-AI scorecard of every paper's latest run]({rel}/scorecard.png)", '']
+    md.append(f"**[Open the report]({rel}/report.html)**: every paper claim with its verdict, and one page per experiment "
+              "with its tables beside the paper-reported numbers, its figures and its provenance.")
+    return Markdown('\n'.join(md))

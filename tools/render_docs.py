@@ -2,7 +2,8 @@
 
 Quarto renders the real site (`nbdev-docs`) where it is installed; this script is the path for
 machines without it. It writes `_docs/` (one HTML page per notebook and per dataset card, with a
-sidebar) and, with `--readme`, README.md from `nbs/index.ipynb`.
+sidebar, and the committed results snapshot `results/` under `_docs/results/`) and, with `--readme`,
+README.md from `nbs/index.ipynb`.
 
     python tools/render_docs.py [--readme] [--force] [--mathjax URL]
 """
@@ -25,7 +26,21 @@ def process_notebooks(force=False):
     from nbdev.serve import proc_nbs
     os.chdir(ROOT)
     refresh_quarto_yml()
-    return Path(proc_nbs('nbs', n_workers=0, force=force, skip_folder_re='^experiments$'))
+    # pages that show the results snapshot are computed at build time (`#| exec_doc`); nbdev's cache
+    # only knows the notebooks' own times, so another or a rewritten snapshot invalidates it
+    snap = snapshot_dir()/'SNAPSHOT.json'
+    used = f'{snap} {snap.stat().st_mtime}' if snap.exists() else 'none'
+    mark = ROOT/'_proc'/'.snapshot'
+    if not mark.exists() or mark.read_text() != used:
+        for p in (ROOT/'_proc').glob('*.ipynb'): p.unlink()
+    proc = Path(proc_nbs('nbs', n_workers=0, force=force, skip_folder_re='^experiments$'))
+    (proc/'.snapshot').write_text(used)
+    return proc
+
+
+def snapshot_dir():
+    "The results snapshot the pages show: `$RAI_PAPERS_RESULTS` (tests), else the committed `results/`."
+    return Path(os.environ.get('RAI_PAPERS_RESULTS') or ROOT/'results')
 
 
 def directives(cell):
@@ -137,7 +152,15 @@ def render(out_dir, mathjax, force=False, readme=False):
         for fig in re.findall(r'src="(?!data:|https?:|file:)([^"]+)"', body):   # images the markdown points at
             src = (src_dir/fig).resolve()
             if src.is_file(): (out_dir/fig).parent.mkdir(parents=True, exist_ok=True); shutil.copy2(src, out_dir/fig)
+    copy_snapshot(out_dir)
     return out_dir, [n for n, *_ in docs + cards]
+
+
+def copy_snapshot(out_dir):
+    "The results snapshot (report pages, figures, tables) beside the pages, as the pages' links expect, so they work offline."
+    src = snapshot_dir()
+    if (src/'SNAPSHOT.json').exists():
+        shutil.copytree(src, Path(out_dir)/src.name, ignore=shutil.ignore_patterns('latest'))   # `latest` repeats a run folder
 
 
 def write_readme(nb):
