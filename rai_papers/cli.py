@@ -174,7 +174,13 @@ def _key_value(text:str)->tuple:
 
 def make_parser()->argparse.ArgumentParser:
     "The argument parser of `rai-papers`."
-    p = argparse.ArgumentParser(prog='rai-papers', description='Reproduce the tables and figures of six responsible-AI papers.')
+    p = argparse.ArgumentParser(prog='rai-papers', description='Reproduce the tables and figures of six responsible-AI papers.',
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog='first steps:\n  rai-papers list                 the experiments and their smoke-scale minutes\n'
+                                       '  rai-papers reproduce hello      a quick pipeline check into outputs/hello/\n'
+                                       '  rai-papers reproduce            every experiment at smoke scale, then the report\n'
+                                       '  rai-papers report               rebuild the report from the latest runs\n\n'
+                                       'Each command has its own --help, e.g. `rai-papers reproduce --help`.')
     sub = p.add_subparsers(dest='command', required=True)
     sub.add_parser('list', help='list the experiments')
     r = sub.add_parser('reproduce', help='run experiments with papermill and write their results',
@@ -184,12 +190,15 @@ def make_parser()->argparse.ArgumentParser:
     r.add_argument('--seed', type=int, default=0, help='base seed (default 0)')
     r.add_argument('--out', default='outputs', help='output folder (default ./outputs)')
     r.add_argument('-p', '--param', action='append', type=_key_value, default=[], metavar='KEY=VALUE',
-                   help='set a notebook parameter; repeatable')
+                   help='set a notebook parameter, e.g. -p n_seeds=1 or -p data_root=/data (needed at --scale paper); '
+                        'repeatable; names and types are checked against the notebook')
     r.add_argument('--resume', action='store_true',
                    help='skip experiments whose latest run already has these parameters and this (clean) commit: finishes an interrupted batch')
     r.add_argument('--no-report', action='store_true', help='do not rebuild the report afterwards')
     r.add_argument('--log-output', action='store_true', help="stream the notebooks' output")
-    rep = sub.add_parser('report', help='rebuild OUT/report.md and report.html from the latest runs')
+    rep = sub.add_parser('report', help='rebuild OUT/report.md and report.html from the latest runs',
+                         description='Rebuild OUT/report.md, OUT/report.html and OUT/report/<experiment>.html from the latest '
+                                     'successful run of every experiment under OUT (runs nothing).')
     rep.add_argument('--out', default='outputs', help='output folder (default ./outputs)')
     return p
 
