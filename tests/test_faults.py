@@ -132,3 +132,31 @@ def test_offline_loader_fails_fast_without_touching_the_network(case, offline_re
     assert r['network'] == [], f"{case} tried the network with HF_HUB_OFFLINE=1: {r['network']}"
     assert r['error'], f'{case} succeeded offline with no local files'
     assert hint in r['message'], r['message']            # and says how to provide the files locally
+
+
+def test_disk_full_while_checkpointing_keeps_the_last_checkpoint_and_resumes(tmp_path, monkeypatch):
+    "ENOSPC in the middle of writing a checkpoint loses nothing before it: the rerun resumes from the previous one."
+    import errno, torch, torch.nn as nn, torch.nn.functional as F
+    import rai_papers.train as loop
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(32, 4, generator=g); y = x.sum(1, keepdim=True)
+    data = [dict(x=a, y=b) for a, b in zip(x, y)]
+    def fit(ckpt):
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.2), nn.Linear(8, 1))
+        step = lambda b, ctx: dict(loss=F.mse_loss(ctx.modules['m'](b['x']), b['y']))
+        cfg = loop.TrainConfig(max_steps=6, batch_size=4, progress=False, device='cpu', ckpt_dir=str(ckpt), ckpt_every=2)
+        return loop.train(step, {'m': model}, {'m': torch.optim.Adam(model.parameters(), lr=0.01)}, data, cfg), model
+    _, straight = fit(tmp_path/'straight')
+    saves, save = [], torch.save
+    def full_on_second(obj, f, *a, **k):
+        saves.append(f)
+        if len(saves) == 2: raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(f))
+        return save(obj, f, *a, **k)
+    monkeypatch.setattr(loop.torch, 'save', full_on_second)
+    with pytest.raises(OSError, match='No space left on device'): fit(tmp_path/'run')
+    monkeypatch.undo()
+    assert loop.latest_checkpoint(tmp_path/'run').name == 'step-00000002'   # the torn step-4 write is not taken for a checkpoint
+    res, resumed = fit(tmp_path/'run')
+    assert res.resumed_from == 2
+    for (k, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()): assert torch.equal(a, b), k
