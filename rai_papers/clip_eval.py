@@ -12,9 +12,9 @@ import torch
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['encode_images', 'encode_texts', 'zeroshot_classifier', 'zeroshot_top1', 'ranks_topk', 'recall_at_k', 'top1_rate',
-           'paired_retrieval', 'neutral_retrieval', 'judge_flags', 'OpenNSFWJudge', 'mean_cosine', 'linear_cka',
-           'zeroshot_eval']
+__all__ = ['encode_images', 'encode_texts', 'percent', 'zeroshot_classifier', 'zeroshot_top1', 'ranks_topk', 'recall_at_k',
+           'top1_rate', 'paired_retrieval', 'neutral_retrieval', 'judge_flags', 'OpenNSFWJudge', 'mean_cosine',
+           'linear_cka', 'zeroshot_eval']
 
 # %% ../nbs/25_clip_eval.ipynb #fb00ab31
 @torch.no_grad()
@@ -45,6 +45,11 @@ def encode_texts(model, # an open_clip-style model with `encode_text`
     return out
 
 # %% ../nbs/25_clip_eval.ipynb #3ebe8a1b
+def percent(hits:torch.Tensor, # bool, one per query or image
+           )->float: # share of True, in percent
+    "Exact share of hits: an integer count over the total, so 56 of 100 reads 56.0, not float32's 56.00000024."
+    return 100. * int(hits.sum()) / hits.numel()
+
 def zeroshot_classifier(model, # an open_clip-style model
                         tokenizer:Callable, # its tokenizer
                         classnames:list, # class names
@@ -61,14 +66,23 @@ def zeroshot_top1(image_emb:torch.Tensor, # normalised image embeddings (N, D)
                  )->float: # top-1 accuracy in percent
     "Top-1 zero-shot accuracy; ties go to the lower class index."
     pred = (image_emb @ classifier).argmax(dim=1)
-    return 100. * (pred == torch.as_tensor(np.asarray(labels))).float().mean().item()
+    return percent(pred == torch.as_tensor(np.asarray(labels)))
 
 # %% ../nbs/25_clip_eval.ipynb #f8c48e7d
 def ranks_topk(scores:torch.Tensor, # (Q, G) similarities
                k:int, # how many
               )->torch.Tensor: # (Q, k) gallery indices, best first, ties to the lower index
     "Indices of the top-`k` gallery items per query, stable on ties."
-    return torch.as_tensor(np.argsort(-scores.numpy(), axis=1, kind='stable')[:, :k])
+    k = min(k, scores.shape[1])
+    top = scores.topk(k, dim=1)
+    # topk breaks ties arbitrarily; only rows with a tie at the k-th value need the full stable sort
+    boundary_tie = (scores >= top.values[:, -1:]).sum(1) > k
+    idx, _ = top.indices.sort(dim=1)
+    idx = idx.gather(1, scores.gather(1, idx).argsort(dim=1, descending=True, stable=True))
+    if boundary_tie.any():
+        rows = boundary_tie.nonzero()[:, 0]
+        idx[rows] = scores[rows].argsort(dim=1, descending=True, stable=True)[:, :k]
+    return idx
 
 def recall_at_k(scores:torch.Tensor, # (Q, G) similarities
                 positives:torch.Tensor, # (Q, G) bool: correct answers
@@ -77,13 +91,13 @@ def recall_at_k(scores:torch.Tensor, # (Q, G) similarities
     "Share of queries with a correct item among their top `k`."
     if scores.shape != positives.shape: raise ValueError(f"scores {tuple(scores.shape)} and positives {tuple(positives.shape)} differ in shape")
     top = ranks_topk(scores, k)
-    return 100. * positives.gather(1, top).any(1).float().mean().item()
+    return percent(positives.gather(1, top).any(1))
 
 def top1_rate(scores:torch.Tensor, # (Q, G) similarities
               flag:torch.Tensor, # (G,) bool per gallery item, e.g. unsafe
              )->float: # percent of queries whose top-1 item is flagged
     "How often the top-1 retrieval carries `flag` (e.g. the NSFW rate with `flag` = unsafe)."
-    return 100. * flag[ranks_topk(scores, 1)[:, 0]].float().mean().item()
+    return percent(flag[ranks_topk(scores, 1)[:, 0]])
 
 # %% ../nbs/25_clip_eval.ipynb #43905322
 def paired_retrieval(t:torch.Tensor, # T(safe captions) (N, D), normalised
