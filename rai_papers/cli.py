@@ -8,6 +8,7 @@ Docs: https://example.github.io/rai_papers/cli.html.md"""
 from __future__ import annotations
 import argparse, ast, json, os, shutil, sys, time
 from pathlib import Path
+from typing import Callable
 import pandas as pd
 import yaml
 from .core import SCALES, check_scale, project_root, write_json, git_commit
@@ -15,7 +16,8 @@ from .results import new_run_id, build_report
 
 # %% auto #0
 __all__ = ['experiments_dir', 'notebook_frontmatter', 'list_experiments', 'format_experiments', 'notebook_parameters',
-           'check_params', 'ExperimentFailed', 'up_to_date', 'reproduce_one', 'make_parser', 'main', 'console_main']
+           'check_params', 'ExperimentFailed', 'up_to_date', 'reproduce_one', 'batch_waves', 'default_jobs',
+           'reproduce_batch', 'make_parser', 'main', 'console_main']
 
 # %% ../nbs/90_cli.ipynb #80e75284
 def experiments_dir()->Path:
@@ -166,6 +168,57 @@ def reproduce_one(name:str, # experiment name (notebook stem)
     _point_latest(exp_dir, run_id)
     return final
 
+# %% ../nbs/90_cli.ipynb #1836f6d4
+def batch_waves(names:list, # experiments to run
+                folder:str|Path|None=None, # experiment notebooks (default `experiments_dir()`)
+               )->list: # lists of names; each list may start once the previous one has finished
+    "Group experiments into waves by their front matter's `order`, longest smoke time first within a wave."
+    folder = Path(folder or experiments_dir())
+    known = list_experiments(folder).name.tolist()
+    unknown = [n for n in names if n not in known]
+    if unknown: raise ValueError(f"no experiment {', '.join(map(repr, unknown))} in {folder}; known: {', '.join(known)}")
+    meta = {n: notebook_frontmatter(folder/f'{n}.ipynb') for n in dict.fromkeys(names)}
+    minutes = lambda n: float(meta[n].get('smoke_minutes') or 0)
+    orders = sorted({meta[n].get('order', 50) for n in meta})
+    return [sorted((n for n in meta if meta[n].get('order', 50) == o), key=minutes, reverse=True) for o in orders]
+
+# %% ../nbs/90_cli.ipynb #ada1f9dd
+def _die_with_parent():
+    if sys.platform.startswith('linux'):
+        import ctypes, signal
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG: SIGTERM when the parent process dies
+
+def default_jobs(scale:str)->int:
+    "Experiments at a time: one per core at smoke scale (each uses one thread), one at paper scale (it takes the GPUs)."
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1) if check_scale(scale) == 'smoke' else 1
+
+def reproduce_batch(names:list, # experiments, in any order (see `batch_waves`)
+                    jobs:int=1, # experiments at a time
+                    on_event:Callable=lambda name, event, detail: None, # told (name, 'start'|'done'|'skipped'|'failed', detail)
+                    **kwargs, # for `reproduce_one`: scale, seed, out, params, folder, log_output, resume
+                   )->tuple: # ({name: run folder} of the finished, {name: error message} of the failed)
+    "Run experiments `jobs` at a time in worker processes, wave after wave."
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, wait, FIRST_COMPLETED
+    from rai_papers.cli import reproduce_one as run_one, _die_with_parent as init   # by module path: a spawned worker cannot import a notebook's own functions
+    finished, failed = {}, {}
+    with ProcessPoolExecutor(max(1, jobs), mp_context=mp.get_context('spawn'), initializer=init) as pool:
+        for wave in batch_waves(names, kwargs.get('folder')):
+            todo, running = list(wave), {}
+            while todo or running:
+                while todo and len(running) < jobs:
+                    name = todo.pop(0)
+                    running[pool.submit(run_one, name, **kwargs)] = (name, time.time())
+                    on_event(name, 'start', '')
+                for future in wait(running, return_when=FIRST_COMPLETED)[0]:
+                    name, t0 = running.pop(future)
+                    try: finished[name] = run_dir = future.result()
+                    except (ExperimentFailed, ValueError, OSError) as e:
+                        failed[name] = str(e); on_event(name, 'failed', str(e)); continue
+                    skipped = (run_dir/'request.json').stat().st_mtime < t0
+                    on_event(name, 'skipped' if skipped else 'done', f'{time.time() - t0:.1f} s -> {run_dir}')
+    return finished, failed
+
 # %% ../nbs/90_cli.ipynb #24d97598
 def _key_value(text:str)->tuple:
     if '=' not in text: raise argparse.ArgumentTypeError(f"expected key=value, got {text!r}")
@@ -194,6 +247,8 @@ def make_parser()->argparse.ArgumentParser:
                         'repeatable; names and types are checked against the notebook')
     r.add_argument('--resume', action='store_true',
                    help='skip experiments whose latest run already has these parameters and this (clean) commit: finishes an interrupted batch')
+    r.add_argument('-j', '--jobs', type=int, default=0, metavar='N',
+                   help='experiments at a time (default: one per core at smoke scale, 1 at paper scale)')
     r.add_argument('--no-report', action='store_true', help='do not rebuild the report afterwards')
     r.add_argument('--log-output', action='store_true', help="stream the notebooks' output")
     rep = sub.add_parser('report', help='rebuild OUT/report.md and report.html from the latest runs',
@@ -212,19 +267,26 @@ def main(argv:list|None=None)->int:
         try: print(f"report written to {build_report(args.out)}")
         except FileNotFoundError as e: print(f"rai-papers: {e}", file=sys.stderr); return 1
         return 0
-    names = args.names or list_experiments().name.tolist()
-    failures = []
-    for i, name in enumerate(names, 1):
-        print(f"[{i}/{len(names)}] {name} (scale={args.scale}, seed={args.seed}) ...", flush=True)
-        t0 = time.time()
-        try: run_dir = reproduce_one(name, args.scale, args.seed, args.out, dict(args.param), log_output=args.log_output, resume=args.resume)
-        except (ExperimentFailed, ValueError, OSError) as e:
-            print(f"rai-papers: {e}", file=sys.stderr); failures.append(name); continue
-        skipped = (run_dir/'request.json').stat().st_mtime < t0
-        print(f"    {'up to date, skipped' if skipped else f'done in {time.time() - t0:.1f} s'} -> {run_dir}", flush=True)
-    if not args.no_report and len(failures) < len(names): print(f"report written to {build_report(args.out)}")
-    if failures: print(f"rai-papers: {len(failures)} experiment(s) failed: {', '.join(failures)}", file=sys.stderr)
-    return 1 if failures else 0
+    names = list(dict.fromkeys(args.names)) or list_experiments().name.tolist()
+    try: batch_waves(names)
+    except (ValueError, FileNotFoundError) as e: print(f"rai-papers: {e}", file=sys.stderr); return 1
+    jobs = args.jobs or min(default_jobs(args.scale), len(names))
+    print(f"{len(names)} experiment(s) at scale={args.scale}, seed={args.seed}, {jobs} at a time, into {args.out}/", flush=True)
+    started, t0 = [], time.time()
+    def show(name, event, detail):
+        if event == 'start': started.append(name)
+        elapsed = f"{time.strftime('%M:%S', time.gmtime(time.time() - t0))}"
+        if event == 'failed': print(f"{elapsed} rai-papers: {detail}", file=sys.stderr, flush=True)
+        else: print(f"{elapsed} [{len(started)}/{len(names)}] {name}: " + dict(start='started', done='done in', skipped='up to date, skipped:')[event]
+                    + (f' {detail}' if detail else ''), flush=True)
+    try: finished, failed = reproduce_batch(names, jobs, show, scale=args.scale, seed=args.seed, out=args.out, params=dict(args.param),
+                                            log_output=args.log_output, resume=args.resume)
+    except KeyboardInterrupt:
+        print("rai-papers: interrupted; finished runs are kept, unfinished ones end in .interrupted or .partial: "
+              "rerun with --resume to do only what is missing", file=sys.stderr); return 130
+    if not args.no_report and finished: print(f"report written to {build_report(args.out)}")
+    if failed: print(f"rai-papers: {len(failed)} experiment(s) failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
 
 def console_main():
     "`rai-papers` console script."

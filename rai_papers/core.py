@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['SCALES', 'PACKAGES', 'check_scale', 'seed_everything', 'pick_device', 'project_root', 'cache_dir', 'require_dir',
-           'git_commit', 'package_versions', 'fingerprint', 'write_json', 'make_provenance']
+__all__ = ['SCALES', 'PACKAGES', 'check_scale', 'seed_everything', 'pick_device', 'set_torch_threads', 'project_root',
+           'cache_dir', 'require_dir', 'git_commit', 'package_versions', 'fingerprint', 'write_json', 'make_provenance']
 
 # %% ../nbs/00_core.ipynb #03605380
 SCALES = ('smoke', 'paper')
@@ -50,6 +50,14 @@ def pick_device(device:str='auto', # 'auto', 'cpu', 'cuda', 'cuda:1', 'mps'
     if device.startswith('cuda') and not torch.cuda.is_available():
         raise RuntimeError(f"device {device!r} was requested but CUDA is not available: pass device='cpu' or 'auto'")
     return device
+
+# %% ../nbs/00_core.ipynb #9353243a
+def set_torch_threads(scale:str, # 'smoke' or 'paper'
+                     )->int: # the number of threads torch now uses
+    "One intra-op thread at smoke scale, so its numbers are the same on every machine; torch's default at paper scale."
+    import torch
+    if check_scale(scale) == 'smoke': torch.set_num_threads(1)
+    return torch.get_num_threads()
 
 # %% ../nbs/00_core.ipynb #dc74c318
 def project_root(start:str|Path|None=None, # where to start looking (default: the working directory)

@@ -39,15 +39,41 @@ def cli(args, env, cwd, **kw):
     return subprocess.run([CLI, *map(str, args)], env=env, cwd=cwd, capture_output=True, text=True, timeout=300, **kw)
 
 
+def descendants(pid:int)->list:
+    "Every live process below `pid`, from /proc."
+    parent = {}
+    for d in Path('/proc').iterdir():
+        try: parent[int(d.name)] = int((d/'stat').read_text().rsplit(')', 1)[1].split()[1])
+        except (ValueError, OSError, IndexError): pass
+    out, todo = [], [pid]
+    while todo:
+        pid = todo.pop()
+        kids = [c for c, p in parent.items() if p == pid]
+        out += kids; todo += kids
+    return out
+
+
+def alive(pid:int)->bool:
+    "A process that exists and is not a zombie."
+    try: return (Path('/proc')/str(pid)/'stat').read_text().rsplit(')', 1)[1].split()[0] != 'Z'
+    except OSError: return False
+
+
 def test_interrupted_batch_resumes_only_the_unfinished_experiment(project):
     root, env = project
     out = root/'outputs'
-    proc = subprocess.Popen([CLI, 'reproduce', 'first', 'second', '--out', out], env={**env, 'SLOW': '60'}, cwd=root,
+    proc = subprocess.Popen([CLI, 'reproduce', 'first', 'second', '--out', out, '--jobs', '2'], env={**env, 'SLOW': '60'}, cwd=root,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
-    while not list((out/'second').glob('*.partial/second.ipynb')) and time.time() < deadline: time.sleep(0.5)
+    while not ((out/'first'/'latest').exists() and list((out/'second').glob('*.partial/second.ipynb'))) and time.time() < deadline:
+        time.sleep(0.5)
     time.sleep(3)
+    workers = descendants(proc.pid)
+    assert workers, 'the batch should run its experiments in worker processes'
     os.kill(proc.pid, signal.SIGKILL); proc.wait()                                   # the batch dies inside `second`
+    deadline = time.time() + 30
+    while any(alive(p) for p in workers) and time.time() < deadline: time.sleep(0.5)
+    assert not any(alive(p) for p in workers), 'workers and kernels must die with the batch, not finish runs behind its back'
     first = (out/'first'/'latest').resolve()
     assert not (out/'second'/'latest').exists()
     again = cli(['reproduce', 'first', 'second', '--out', out, '--resume'], env, root)
@@ -69,6 +95,16 @@ def test_concurrent_runs_of_one_experiment_do_not_clash(project):
     assert len(runs) == 2
     assert all(json.loads((d/'metrics.json').read_text())['records'][0]['value'] == 1.0 for d in runs)
     assert (out/'first'/'latest').resolve() in runs
+
+
+def test_a_batch_runs_side_by_side_and_reports_each_experiment(project):
+    root, env = project
+    r = cli(['reproduce', 'second', 'first', '--out', root/'outputs', '--jobs', '2', '--no-report'], env, root)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    at = lambda text: next(i for i, l in enumerate(lines) if text in l)
+    assert max(at('first: started'), at('second: started')) < min(at('first: done'), at('second: done'))   # both ran at once
+    assert '2 at a time' in lines[0]
 
 
 def test_dead_kernel_keeps_partial_records(project):
