@@ -66,6 +66,8 @@ def notebook_parameters(path:str|Path)->dict:
     if not params: raise ValueError(f"{path} has no cell tagged 'parameters'")
     return {k: ast.literal_eval(v['default']) for k, v in params.items()}
 
+_KINDS = {int: 'a whole number', float: 'a number', list: 'a list', tuple: 'a tuple', dict: 'a dict'}
+
 def _convert(name, text, default):
     kind = type(default)
     if not isinstance(text, str): value = text
@@ -76,10 +78,10 @@ def _convert(name, text, default):
         raise ValueError(f"parameter {name!r} must be true or false, got {text!r}")
     else:
         try: value = ast.literal_eval(text)
-        except (ValueError, SyntaxError): raise ValueError(f"parameter {name!r} must be a {kind.__name__} like its default {default!r}, got {text!r}") from None
+        except (ValueError, SyntaxError): raise ValueError(f"parameter {name!r} must be {_KINDS.get(kind, 'a ' + kind.__name__)} like its default {default!r}, got {text!r}") from None
     if kind is float and isinstance(value, int) and not isinstance(value, bool): value = float(value)
     if default is not None and type(value) is not kind:
-        raise ValueError(f"parameter {name!r} must be a {kind.__name__} like its default {default!r}, got {text!r}")
+        raise ValueError(f"parameter {name!r} must be {_KINDS.get(kind, 'a ' + kind.__name__)} like its default {default!r}, got {text!r}")
     return value
 
 def check_params(given:dict, # name -> value (strings from the command line are converted)
@@ -268,7 +270,9 @@ def main(argv:list|None=None)->int:
         except FileNotFoundError as e: print(f"rai-papers: {e}", file=sys.stderr); return 1
         return 0
     names = list(dict.fromkeys(args.names)) or list_experiments().name.tolist()
-    try: batch_waves(names)
+    try:   # every name and parameter is checked before anything runs: a typo should not cost the first hour of a batch
+        batch_waves(names)
+        for name in names: check_params(dict(args.param), notebook_parameters(experiments_dir()/f'{name}.ipynb'), name)
     except (ValueError, FileNotFoundError) as e: print(f"rai-papers: {e}", file=sys.stderr); return 1
     jobs = args.jobs or min(default_jobs(args.scale), len(names))
     print(f"{len(names)} experiment(s) at scale={args.scale}, seed={args.seed}, {jobs} at a time, into {args.out}/", flush=True)

@@ -37,7 +37,7 @@ def test_hello_twice_same_seed_gives_identical_records(tmp_path):
 
 def test_unknown_or_mistyped_parameter_is_an_error(tmp_path):
     with pytest.raises(ValueError, match='unknown parameter'): reproduce_one('hello', out=tmp_path, params={'max_trian': '3'})
-    with pytest.raises(ValueError, match="'max_train' must be a int"): reproduce_one('hello', out=tmp_path, params={'max_train': 'many'})
+    with pytest.raises(ValueError, match="'max_train' must be a whole number"): reproduce_one('hello', out=tmp_path, params={'max_train': 'many'})
     assert not (tmp_path/'hello').exists() or not any((tmp_path/'hello').iterdir())
 
 

@@ -127,4 +127,4 @@ def test_unwritable_output_folder_is_a_clear_error(project):
 def test_wrong_parameter_type_names_the_parameter(project):
     root, env = project
     r = cli(['reproduce', 'first', '--out', root/'o', '-p', 'seed=1.5'], env, root)
-    assert r.returncode == 1 and "parameter 'seed' must be a int" in r.stderr
+    assert r.returncode == 1 and "parameter 'seed' must be a whole number" in r.stderr

@@ -70,7 +70,7 @@ def test_cli_arguments_never_reach_a_shell(tmp_path):
     marker = tmp_path/'pwned'
     r = subprocess.run([cli, 'reproduce', 'hello', '--out', tmp_path, '-p', f'max_train=$(touch {marker})', '--no-report'],
                        capture_output=True, text=True, timeout=120)
-    assert r.returncode == 1 and "'max_train' must be a int" in r.stderr
+    assert r.returncode == 1 and "'max_train' must be a whole number" in r.stderr
     r = subprocess.run([cli, 'reproduce', f'hello; touch {marker}', '--out', tmp_path], capture_output=True, text=True, timeout=120)
     assert r.returncode == 1 and 'no experiment' in r.stderr
     assert not marker.exists()
