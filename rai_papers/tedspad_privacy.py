@@ -97,6 +97,11 @@ def evaluate_privacy(train_set, # dataset of records with `image` [C,H,W] in [0,
             with torch.no_grad(): x = frozen(x)
         return dict(loss=F.binary_cross_entropy_with_logits(ctx.modules['probe'](x), batch['attrs'].float()))
     steps_per_epoch = max(1, len(train_set) // batch_size)
+    if frozen is not None:   # the test images are anonymised once, not again every epoch: f_A is frozen and the crop fixed
+        with torch.no_grad():
+            batches = [(frozen(_centre_square(b['image'].to(device), size)).cpu(), b['attrs'])
+                       for b in torch.utils.data.DataLoader(test_set, batch_size=128, shuffle=False)]
+        test_set = [dict(image=x, attrs=a) for xs, ys in batches for x, a in zip(xs, ys)]
     rows, losses, lr = [], [], None
     for e in tqdm(range(epochs), desc='privacy attacker', disable=not progress):
         lr = privacy_lr(e, lr, losses, base_lr, warmup)
@@ -106,7 +111,7 @@ def evaluate_privacy(train_set, # dataset of records with `image` [C,H,W] in [0,
                   TrainConfig(max_steps=steps_per_epoch, batch_size=min(batch_size, len(train_set)), seed=seed * 10_007 + e, device=device,
                               progress=False, log_every=1))
         losses.append(float(h.history['loss'].mean()))
-        leak = attribute_leakage(*privacy_scores(probe, test_set, fa=frozen, size=size, device=device)[::-1])
+        leak = attribute_leakage(*privacy_scores(probe, test_set, size=None if frozen is not None else size, device=device)[::-1])
         rows.append(dict(epoch=e, lr=lr, train_loss=losses[-1], cmap=leak['cmap'], f1=leak['macro_f1']))
     hist = pd.DataFrame(rows)
     best = hist.loc[hist['cmap'].idxmax()]

@@ -1,27 +1,21 @@
 """AAM: the experiment end to end, batch independence, the joint step, and the metric contract."""
 import json, math
-from pathlib import Path
 import numpy as np, pytest, torch
 from sklearn.metrics import average_precision_score
 
-from rai_papers.cli import reproduce_one
-from rai_papers.aam import (create_aam, nt_xent, latent_consistency, pad_tokens, unpad, aam_objective, AAMWeights,
+from rai_papers.aam import (create_aam, nt_xent, pad_tokens, unpad, aam_objective, AAMWeights,
                             segment_pool_batch)
 from rai_papers.aam_eval import temporal_map, interpolated_ap, gender_gap, train_privacy_probe
 from rai_papers.tedspad_vad import segment_pool
 
-TINY = dict(n_seeds=2, n_train=24, n_untrimmed=6, n_vispr=24, encoder_steps=2, aam_steps=2, probe_epochs=2)
 
 
 @pytest.fixture(scope='module')
-def tiny_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp('aam')
-    mp = pytest.MonkeyPatch()
-    mp.setenv('RAI_PAPERS_CACHE', str(out/'cache'))   # features, encoder and SynthVid splits of this test only
-    try: yield reproduce_one('aam', seed=0, out=out/'runs', params=TINY)
-    finally: mp.undo()
+def tiny_run(smoke_run):
+    return smoke_run('aam')   # conftest.SMOKE_PARAMS['aam'], with a cache of its own; shared with the determinism test
 
 
+@pytest.mark.xdist_group('aam')
 def test_experiment_writes_the_issue_contract(tiny_run):
     m = json.loads((tiny_run/'metrics.json').read_text())
     assert m['experiment'] == 'aam' and m['scale'] == 'smoke'

@@ -5,10 +5,11 @@ import numpy as np, pytest, torch
 import torch.nn.functional as F
 from torch import nn
 from sklearn.metrics import accuracy_score
-from rai_papers.albar import (AlbarConfig, albar_step, gradient_penalty, static_clip, train_albar, Predictions,
+from rai_papers.albar import (AlbarConfig, gradient_penalty, static_clip, train_albar, Predictions,
                               static_bias_metrics, STATIC_BIAS_METRICS)
 from rai_papers.backbones import create_small_3dcnn
 from rai_papers.cli import reproduce_one, ExperimentFailed
+from conftest import SMOKE_PARAMS
 from rai_papers.train import TrainConfig
 
 
@@ -76,12 +77,11 @@ def test_top1_agrees_with_scikit_learn():
     assert m['contra'] == pytest.approx(100 * np.mean(right & twin_wrong))
 
 
-SMOKE = dict(n_seeds=2, n_train=48, n_test=24, frames=4, size=16, widths='4,8', steps=6, warmup_steps=3, ramp_steps=2,
-             batch_size=8, methods='Vanilla,ALBAR,ALBAR-capped,StillMix')
 
 
-def test_experiment_smoke_end_to_end(tmp_path):
-    run = reproduce_one('albar', seed=0, out=tmp_path, params=SMOKE)
+@pytest.mark.xdist_group('albar')
+def test_experiment_smoke_end_to_end(smoke_run):
+    run = smoke_run('albar')   # conftest.SMOKE_PARAMS['albar']
     m = json.loads((run/'metrics.json').read_text())
     main = [r for r in m['records'] if r['table'] == 'main']
     assert {r['method'] for r in main} == {'Vanilla', 'ALBAR', 'ALBAR-capped', 'StillMix'}
@@ -99,7 +99,7 @@ def test_experiment_smoke_end_to_end(tmp_path):
 
 def test_unknown_method_is_a_clear_error(tmp_path):
     with pytest.raises(ExperimentFailed, match='unknown method'):
-        reproduce_one('albar', out=tmp_path, params=dict(SMOKE, methods='Vanilla,ALBRA'))
+        reproduce_one('albar', out=tmp_path, params=dict(SMOKE_PARAMS['albar'], methods='Vanilla,ALBRA'))
 
 
 def test_experiment_paper_scale_on_tiny_folders(tmp_path):

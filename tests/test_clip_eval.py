@@ -1,7 +1,7 @@
 "Cross-checks of rai_papers.clip_eval against CLIP_benchmark, and its bad-input errors."
 import numpy as np, pytest, torch
 import torch.nn.functional as F
-from rai_papers.clip_eval import (encode_images, zeroshot_classifier, zeroshot_top1, zeroshot_eval, recall_at_k, paired_retrieval,
+from rai_papers.clip_eval import (encode_images, zeroshot_classifier, zeroshot_top1, recall_at_k, paired_retrieval,
                                   neutral_retrieval, OpenNSFWJudge, linear_cka)
 from rai_papers.synth_caps import build_tiny_clip, zeroshot_sets, to_tensor, make_quadruplets, neutral_gallery
 

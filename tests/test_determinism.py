@@ -21,7 +21,8 @@ def _differences(a, b, limit=20):
 
 
 # hello is left out: tests/test_cli.py::test_hello_twice_same_seed_gives_identical_records already runs it twice
-@pytest.mark.parametrize('name', [n for n in SMOKE_PARAMS if n != 'hello'])
+# each experiment's two runs stay on one xdist worker, with its own test, so the first run is shared (see conftest.smoke_run)
+@pytest.mark.parametrize('name', [pytest.param(n, marks=pytest.mark.xdist_group(n)) for n in SMOKE_PARAMS if n != 'hello'])
 def test_same_seed_twice_gives_identical_records(name, smoke_run):
     first = smoke_run(name)
     second = smoke_run(name, again=True)

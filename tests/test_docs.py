@@ -1,5 +1,5 @@
 """`make docs` offline, checked in headless Chromium as a reader would see it."""
-import json, os, re, shutil, subprocess, sys, tempfile
+import os, re, shutil, subprocess, sys, tempfile
 from pathlib import Path
 import pytest
 

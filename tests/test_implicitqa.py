@@ -238,9 +238,9 @@ def test_resume_after_a_torn_write(tmp_path):
 
 # ---- the experiment ------------------------------------------------------------------------------------------------------
 
-def test_experiment_end_to_end(tmp_path):
-    from rai_papers.cli import reproduce_one
-    run = reproduce_one('implicitqa', out=tmp_path, params=dict(max_questions=80, synth_videos=4, n_boot=50))
+@pytest.mark.xdist_group('implicitqa')
+def test_experiment_end_to_end(smoke_run):
+    run = smoke_run('implicitqa')   # conftest.SMOKE_PARAMS['implicitqa']
     text = (run/'metrics.json').read_text()
     assert 'NaN' not in text                                           # strict JSON: no interval is written as NaN
     m = json.loads(text)

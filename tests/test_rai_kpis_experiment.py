@@ -1,6 +1,6 @@
 """The rai_kpis experiment end to end through reproduce_one, cut to seconds, and the scorecard on
 metrics.json files written here with every paper's record names."""
-import json, collections, warnings
+import collections
 from pathlib import Path
 import numpy as np, pandas as pd, pytest
 from rai_papers.cli import reproduce_one

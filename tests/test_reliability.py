@@ -2,7 +2,6 @@
 import json, os, signal, subprocess, sys, time
 from pathlib import Path
 import nbformat, pytest
-from rai_papers.cli import reproduce_one, ExperimentFailed
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = Path(sys.executable).with_name('rai-papers')

@@ -1,5 +1,5 @@
 "SaFeR-CLIP / Safe-CLIP: the frozen reference, training behaviour, target caching, and the experiment end to end."
-import copy, json, math, os, re
+import copy, json, re
 import numpy as np, pytest, torch
 from rai_papers.synth_caps import build_tiny_clip, make_quadruplets, to_tensor, plural, SAFE_KINDS, UNSAFE_KINDS
 from rai_papers.safer_clip import (FinetuneCfg, LoRACfg, METHODS, fine_tune, frozen_copy, lora_parameters, nearest_safe_targets,
@@ -76,13 +76,10 @@ def test_loss_weights_and_bad_method(world):
     base, tok, quads = world
     with pytest.raises(ValueError, match='unknown method'): fine_tune(copy.deepcopy(base), tok, quads, FinetuneCfg(method='CLIP'))
 
-def test_experiment_contract(tmp_path, monkeypatch):
-    "The experiment notebook end to end at a few seconds' size, through the CLI runner; checks the metrics.json contract."
-    from rai_papers.cli import reproduce_one
-    monkeypatch.setenv('RAI_PAPERS_CACHE', str(tmp_path / 'cache'))
-    params = dict(n_seeds=2, n_train=24, epochs=3, batch_size=8, sweep='0.5', n_test=6, n_zeroshot=18,
-                  pretrain_steps=10, pretrain_pairs=256)
-    run_dir = reproduce_one('safer_clip', scale='smoke', seed=0, out=tmp_path / 'out', params=params)
+@pytest.mark.xdist_group('safer_clip')
+def test_experiment_contract(smoke_run):
+    "The experiment notebook end to end at a few seconds' size (conftest.SMOKE_PARAMS), through the CLI runner; checks the metrics.json contract."
+    run_dir = smoke_run('safer_clip')
     metrics = json.loads((run_dir / 'metrics.json').read_text())
     main = [r for r in metrics['records'] if r['table'] == 'main']
     keys = {(r['method'], r['dataset'], r['metric']) for r in main}

@@ -3,7 +3,7 @@ import time
 import numpy as np, pytest, torch
 from sklearn.linear_model import LogisticRegression
 from rai_papers.synth_video import (SPLITS, ATTR_NAMES, SynthVidConfig, SynthVidDataset, generate_split, make_split,
-                                    ntu_bias_gender, sample_actors)
+                                    ntu_bias_gender)
 
 CFG = SynthVidConfig(frames=8, size=32)
 

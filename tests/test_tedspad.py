@@ -1,21 +1,15 @@
 """TeD-SPAD end to end: the smoke experiment through `reproduce_one` (metrics.json contract), and the library on real-layout folders."""
 import json
-from pathlib import Path
 import numpy as np, pytest, torch
 from rai_papers.cli import reproduce_one
 
-TINY = dict(n_seeds=1, size=16, n_train=32, n_test=16, n_images=32, n_anomaly=8, steps_action=4, steps_recon=4,
-            steps_minmax=4, steps_vad=4, privacy_epochs=2)
 METHODS = {'Raw', 'SPAct', 'TeD-SPAD'}
 
 
-@pytest.fixture(scope='module')
-def smoke_run(tmp_path_factory):
-    return reproduce_one('tedspad', seed=0, out=tmp_path_factory.mktemp('out'), params=TINY)
-
-
+@pytest.mark.xdist_group('tedspad')
 def test_smoke_experiment_writes_the_contract(smoke_run):
-    m = json.loads((smoke_run/'metrics.json').read_text())
+    run = smoke_run('tedspad')   # conftest.SMOKE_PARAMS['tedspad'], shared with the determinism test
+    m = json.loads((run/'metrics.json').read_text())
     assert m['experiment'] == 'tedspad' and m['scale'] == 'smoke'
     recs = m['records']
     for table, metric in (('privacy', 'privacy_cmap'), ('anomaly', 'vad_auc'), ('utility', 'action_top1')):
@@ -26,8 +20,8 @@ def test_smoke_experiment_writes_the_contract(smoke_run):
     chance = [r for r in recs if r['method'] == 'chance' and r['metric'] == 'privacy_cmap']
     assert len(chance) == 1 and 0 < chance[0]['value'] < 100
     for f in ('tables/summary.csv', 'tables/per_seed.csv', 'figures/tradeoff.png', 'figures/examples.png', 'provenance.json'):
-        assert (smoke_run/f).exists(), f
-    prov = json.loads((smoke_run/'provenance.json').read_text())
+        assert (run/f).exists(), f
+    prov = json.loads((run/'provenance.json').read_text())
     assert prov['params']['steps_minmax'] == 4 and any(k.startswith('synthvid/') for k in prov['data'])
 
 

@@ -1,7 +1,6 @@
 """TeD-SPAD at paper scale on tiny folders in the official layouts (UCF101, VISPR, UCF-Crime): the real code path, with I3D-R50 and ResNet-50."""
 import json
-from pathlib import Path
-import numpy as np, pytest
+import numpy as np
 from PIL import Image
 from rai_papers.cli import reproduce_one
 from rai_papers.video_data import make_tiny_ucf101, make_test_video, VISPR7
