@@ -14,7 +14,7 @@ replaced by the same top-k count with `.item()`, as in tests/test_clip_eval.py.
 """
 import argparse, sys
 from pathlib import Path
-import numpy as np, torch
+import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import paired_median_times, ratio_line, write_result
 

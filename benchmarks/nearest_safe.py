@@ -9,7 +9,7 @@ written to benchmarks/results/nearest_safe.json.
 
     OMP_NUM_THREADS=1 python benchmarks/nearest_safe.py [--quick] [--pool 100000] [--queries 8000]
 """
-import argparse, json, resource, subprocess, sys, tempfile
+import argparse, resource, subprocess, sys, tempfile
 from pathlib import Path
 import torch, torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).parent))
