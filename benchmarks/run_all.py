@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import ratio_line
 
 HERE = Path(__file__).parent
-SCRIPTS = ('kpis', 'method_overhead', 'nearest_safe', 'clip_eval')
+SCRIPTS = ('kpis', 'method_overhead', 'nearest_safe', 'clip_eval', 'data_loading')
 QUICK_ARGS = dict(kpis=['--rows', '3000', '--repeats', '1'])
 
 

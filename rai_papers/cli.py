@@ -202,8 +202,8 @@ def usable_cores()->int:
 def default_jobs(scale:str, # 'smoke' or 'paper'
                  n:int, # experiments in the batch
                 )->int: # experiments at a time
-    "All at once at smoke scale (one thread each: the OS shares the cores), one at a time at paper scale (each takes the GPUs)."
-    return max(1, n) if check_scale(scale) == 'smoke' else 1
+    "One per core at smoke scale (each computes on one thread), one at a time at paper scale (each takes the GPUs)."
+    return min(max(1, n), usable_cores()) if check_scale(scale) == 'smoke' else 1
 
 def reproduce_batch(names:list, # experiments, in any order (see `batch_waves`)
                     jobs:int=1, # experiments at a time
@@ -262,7 +262,7 @@ def make_parser()->argparse.ArgumentParser:
     r.add_argument('--resume', action='store_true',
                    help='skip experiments whose latest run already has these parameters and this (clean) commit: finishes an interrupted batch')
     r.add_argument('-j', '--jobs', type=int, default=0, metavar='N',
-                   help='experiments at a time (default: all at once at smoke scale, where each uses one thread; 1 at paper scale)')
+                   help='experiments at a time (default: one per core at smoke scale, where each uses one thread; 1 at paper scale)')
     r.add_argument('--no-report', action='store_true', help='do not rebuild the report afterwards')
     r.add_argument('--log-output', action='store_true', help="stream the notebooks' output")
     rep = sub.add_parser('report', help='rebuild OUT/report.md and report.html from the latest runs',

@@ -21,7 +21,8 @@ __all__ = ['SAFE_KINDS', 'MARKINGS', 'UNSAFE_KINDS', 'KINDS', 'COLOURS', 'SIZES'
            'IMAGE_SIZE', 'CELLS', 'GROUP_TEMPLATES', 'PAIR_TEMPLATES', 'SPLIT_SEEDS', 'ZEROSHOT_TEMPLATES', 'TINY_CLIP',
            'MEAN', 'STD', 'is_unsafe', 'object_masks', 'sample_scene', 'with_kind', 'render_scene', 'plural',
            'caption_scene', 'make_quadruplets', 'neutral_gallery', 'zeroshot_sets', 'pretrain_corpus', 'ConvStem',
-           'to_tensor', 'build_tiny_clip', 'PretrainCfg', 'pretrain_tiny_clip', 'create_tiny_clip']
+           'to_tensor', 'build_tiny_clip', 'PretrainCfg', 'pretrain_tiny_clip', 'tiny_clip_key', 'shipped_tiny_clip',
+           'save_tiny_clip_weights', 'create_tiny_clip']
 
 # %% ../nbs/03_synth_caps.ipynb #d67821d7
 SAFE_KINDS = ('circle', 'square', 'triangle', 'diamond', 'ring', 'cross')
@@ -325,19 +326,43 @@ def pretrain_tiny_clip(model:nn.Module, # a tiny CLIP from `build_tiny_clip`
                 cfg=TrainConfig(max_steps=cfg.steps, batch_size=cfg.batch_size, seed=seed, progress=progress, log_every=50))
     return res.history
 
+def tiny_clip_key(seed:int=0, cfg:PretrainCfg=PretrainCfg())->str:
+    "Fingerprint of the tiny CLIP's config, pretraining recipe and seed: names its cached and shipped weights."
+    cfg_json = json.loads((resources.files('rai_papers') / 'model_configs' / f'{TINY_CLIP}.json').read_text())
+    return fingerprint(dict(config=cfg_json, recipe=asdict(cfg), seed=seed, stem='ConvStem-32', world=2, frozen='token_embedding'))
+
+def shipped_tiny_clip(key:str)->Path:
+    "Where the package keeps the pretrained weights of recipe `key` (present for the default recipe and seed 0)."
+    return Path(str(resources.files('rai_papers') / 'weights' / f'{TINY_CLIP}-{key}.safetensors'))
+
+def save_tiny_clip_weights(model:nn.Module, # a pretrained tiny CLIP
+                           path:str|Path, # a `.safetensors` file
+                           **meta, # provenance kept in the file's metadata (recipe, commit, history...)
+                          )->Path:
+    "The trained tensors of a tiny CLIP, without the frozen token table (`build_tiny_clip` rebuilds it from the seed)."
+    from safetensors.torch import save_file
+    sd = {k: v.contiguous() for k, v in model.state_dict().items() if k != 'token_embedding.weight'}
+    save_file(sd, str(path), metadata={k: json.dumps(v, default=str) for k, v in meta.items()})
+    return Path(path)
+
 def create_tiny_clip(pretrained:bool=True, # load (or train once and cache) contrastively pretrained weights
                      seed:int=0, # initialisation, data-order and world seed
                      cfg:PretrainCfg=PretrainCfg(), # pretraining recipe (part of the cache key)
                      progress:bool=True, # show progress while pretraining
+                     use_shipped:bool=True, # take the weights that ship with the package when they match the recipe
                     )->tuple: # (model in eval mode, PIL preprocess, tokenizer)
-    "The tiny SynthCaps CLIP: `(model, preprocess, tokenizer)`, pretrained weights cached on disk."
+    "The tiny SynthCaps CLIP: `(model, preprocess, tokenizer)`, pretrained weights shipped, cached or trained here."
     model, preprocess, tok = build_tiny_clip(seed)
     if not pretrained: return model.eval(), preprocess, tok
-    cfg_json = json.loads((resources.files('rai_papers') / 'model_configs' / f'{TINY_CLIP}.json').read_text())
-    key = fingerprint(dict(config=cfg_json, recipe=asdict(cfg), seed=seed, stem='ConvStem-32', world=2, frozen='token_embedding'))
-    path = cache_dir('synth_caps') / f'{TINY_CLIP}-{key}.pt'
+    key = tiny_clip_key(seed, cfg)
+    path, shipped = cache_dir('synth_caps') / f'{TINY_CLIP}-{key}.pt', shipped_tiny_clip(key)
     if path.exists():
         model.load_state_dict(torch.load(path, map_location='cpu', weights_only=True))
+    elif use_shipped and shipped.is_file():
+        from safetensors.torch import load_file
+        missing, unexpected = model.load_state_dict(load_file(str(shipped)), strict=False)
+        if unexpected or missing != ['token_embedding.weight']:
+            raise ValueError(f"{shipped} does not fit the tiny CLIP (missing {missing}, unexpected {unexpected}): reinstall rai-papers")
     else:
         t0 = time.time()
         hist = pretrain_tiny_clip(model, tok, cfg, seed, progress)

@@ -11,13 +11,14 @@ from dataclasses import dataclass, asdict, field
 from pathlib import Path
 from typing import Callable
 import numpy as np, pandas as pd, torch
+from torch import nn
 from torch.utils.data import DataLoader, Dataset, default_collate
 from tqdm.auto import tqdm
 from .core import pick_device, write_json
 
 # %% auto #0
-__all__ = ['TrainConfig', 'batch_indices', 'StepContext', 'save_checkpoint', 'latest_checkpoint', 'load_checkpoint',
-           'TrainResult', 'train']
+__all__ = ['TrainConfig', 'channels_last', 'batch_indices', 'StepContext', 'save_checkpoint', 'latest_checkpoint',
+           'load_checkpoint', 'TrainResult', 'train']
 
 # %% ../nbs/06_train.ipynb #65af526f
 @dataclass
@@ -35,13 +36,24 @@ class TrainConfig:
     seed: int = 0                   # data order and RNG seed
     progress: bool = True           # tqdm progress bar
     device: str = 'auto'            # 'auto', 'cpu', 'cuda'...
-    num_workers: int = 0            # DataLoader workers
+    num_workers: int = 0            # DataLoader workers (batches come in pinned memory on a GPU)
+    channels_last: bool = False     # image and video tensors and convolution weights in channels-last layout
+    compile: str = 'no'             # torch.compile backend through accelerate: 'no', 'inductor', 'eager'...
     drop_last: bool = True          # equal batch shapes (and exact resume) by dropping the ragged end
 
     def __post_init__(self):
         if self.max_steps < 1: raise ValueError(f"max_steps must be >= 1, got {self.max_steps}")
         if self.batch_size < 1 or self.grad_accum < 1: raise ValueError("batch_size and grad_accum must be >= 1")
         if self.mixed_precision not in ('no', 'bf16', 'fp16'): raise ValueError(f"mixed_precision must be 'no', 'bf16' or 'fp16', got {self.mixed_precision!r}")
+
+# %% ../nbs/06_train.ipynb #6deee5eb
+def channels_last(x): # a module (changed in place) or a tensor
+    "Channels-last layout for 4-D (images) and 5-D (videos) floating tensors; anything else is returned as it is."
+    if isinstance(x, nn.Module):
+        for p in [*x.parameters(), *x.buffers()]: p.data = channels_last(p.data)
+        return x
+    if not torch.is_tensor(x) or not x.is_floating_point() or x.ndim not in (4, 5): return x
+    return x.contiguous(memory_format=torch.channels_last if x.ndim == 4 else torch.channels_last_3d)
 
 # %% ../nbs/06_train.ipynb #ecf09806
 def batch_indices(n:int, # dataset size
@@ -167,7 +179,9 @@ def train(step_fn:Callable, # `step(batch, ctx) -> dict` of named terms (see abo
     if unknown: raise KeyError(f"schedulers {sorted(unknown)} have no optimizer of the same name")
     if accelerator is None:
         dev = pick_device(cfg.device)
-        accelerator = Accelerator(cpu=dev == 'cpu', mixed_precision=cfg.mixed_precision)
+        accelerator = Accelerator(cpu=dev == 'cpu', mixed_precision=cfg.mixed_precision, dynamo_backend=cfg.compile)
+    if cfg.channels_last:
+        for m in modules.values(): channels_last(m)
     names_m, names_o = list(modules), list(optimizers)
     prepared = accelerator.prepare(*modules.values(), *optimizers.values())
     if len(names_m) + len(names_o) == 1: prepared = (prepared,)
@@ -177,7 +191,8 @@ def train(step_fn:Callable, # `step(batch, ctx) -> dict` of named terms (see abo
     start = json.loads((ckpt/'meta.json').read_text())['step'] if ckpt else 0
     order = batch_indices(len(dataset), cfg.batch_size, cfg.seed, start*cfg.grad_accum,
                           accelerator.process_index, accelerator.num_processes, cfg.drop_last)
-    loader = DataLoader(dataset, batch_sampler=order, collate_fn=collate_fn or default_collate, num_workers=cfg.num_workers)
+    loader = DataLoader(dataset, batch_sampler=order, collate_fn=collate_fn or default_collate, num_workers=cfg.num_workers,
+                        pin_memory=accelerator.device.type == 'cuda')
     batches = iter(loader)  # draws the loader's base seed from torch's RNG: before the checkpoint restores it, as in an uninterrupted run
     history, resumed = [], None
     if ckpt is not None:
@@ -190,7 +205,8 @@ def train(step_fn:Callable, # `step(batch, ctx) -> dict` of named terms (see abo
         ctx.step, terms = step, {}
         for micro in range(cfg.grad_accum):
             ctx.micro, ctx.optimized = micro, False
-            batch = send_to_device(next(batches), accelerator.device)
+            batch = send_to_device(next(batches), accelerator.device, non_blocking=True)
+            if cfg.channels_last: batch = {k: channels_last(v) for k, v in batch.items()} if isinstance(batch, dict) else batch
             with accelerator.autocast(): out = step_fn(batch, ctx)
             if not ctx.optimized:
                 if len(optimizers) != 1 or 'loss' not in out:

@@ -7,7 +7,8 @@ ROOT = Path(__file__).parents[1]
 LINE = re.compile(r'^(\w+): ratio = (\d+\.\d+) \(ours ([\d.e+-]+) s, baseline ([\d.e+-]+) s\)$')
 EXPECTED = dict(method_overhead=['saferclip_vs_safeclip', 'albar_vs_vanilla', 'tedspad_vs_spact', 'aam_cached_vs_encoder'],
                 nearest_safe=['nearest_safe_ours', 'nearest_safe_ours_chunk1024'],
-                clip_eval=['clip_eval_zeroshot', 'clip_eval_retrieval'])
+                clip_eval=['clip_eval_zeroshot', 'clip_eval_retrieval'],
+                data_loading=['data_loading_seek', 'data_loading_workers'])
 ENV = dict(os.environ, OMP_NUM_THREADS='1', OMP_WAIT_POLICY='PASSIVE')
 
 
