@@ -143,6 +143,7 @@ def reproduce_one(name:str, # experiment name (notebook stem)
     if 'output_dir' in declared: params['output_dir'] = str(work)
     env_path = os.pathsep.join(filter(None, [str(project_root()), os.environ.get('PYTHONPATH')]))
     os.environ['PYTHONPATH'] = env_path  # the kernel imports this checkout's rai_papers even without an install
+    os.environ['RAI_PAPERS_BATCH'] = '1'  # no interactive widgets in a batch kernel (see `tradeoff_explorer`)
     try:
         pm.execute_notebook(str(nb), str(work/f'{name}.ipynb'), parameters=params, cwd=str(folder),
                             progress_bar=False, log_output=log_output, kernel_name='python3')

@@ -204,10 +204,12 @@ def tradeoff_points(df:pd.DataFrame, # records of a sweep: columns `by`, `knob`,
     return wide[[by, knob, x, y]].sort_values([by, knob]).reset_index(drop=True)
 
 def tradeoff_explorer(df:pd.DataFrame, knob:str, x:str, y:str, by:str='method'):
-    "A slider over `knob` that marks each curve's point on the `x`-`y` frontier (ipywidgets)."
+    "A slider over `knob` that marks each curve's point on the `x`-`y` frontier (ipywidgets); the points' table in a batch run."
+    pts = tradeoff_points(df, knob, x, y, by)
+    # a widget in a papermill kernel sometimes never returns (jupyter/nbclient#312): `rai-papers reproduce` marks its kernels
+    if os.environ.get('RAI_PAPERS_BATCH'): return pts
     import ipywidgets as w, matplotlib.pyplot as plt, seaborn as sns
     from IPython.display import display
-    pts = tradeoff_points(df, knob, x, y, by)
     slider, out = w.SelectionSlider(options=sorted(pts[knob].unique()), description=knob), w.Output()
     def show(*_):
         out.clear_output(wait=True)
