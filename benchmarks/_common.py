@@ -11,7 +11,7 @@ def machine()->dict:
     return dict(platform=platform.platform(), python=platform.python_version(), cpu_count=os.cpu_count(),
                 torch=torch.__version__, torch_threads=torch.get_num_threads(),
                 omp_num_threads=os.environ.get('OMP_NUM_THREADS'),
-                note='shared, loaded 2-core machine (about 6 engineers working on it at the same time)',
+                load_average_1min=round(os.getloadavg()[0], 2),   # other work on the machine while it was measured
                 when=time.strftime('%Y-%m-%d %H:%M'))
 
 

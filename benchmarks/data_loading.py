@@ -52,10 +52,10 @@ def main(argv=None):
 
     items = [dict(path=v, label=i) for i, v in enumerate(videos.values())]
     ds = VideoClipDataset(items, make_clip_sampler('snippets', 16), transform=create_video_transform('val', crop_size=112, resize=128), probe_cache=False)
-    raw = VideoClipDataset(items, make_clip_sampler('snippets', 16), probe_cache=False)
     n = len(ds)
     t_w2, t_w0 = paired_median_times(lambda: epoch(ds, 2), lambda: epoch(ds, 0), args.repeats, warmup=1)
-    t_decode = median_time(lambda: [raw[i] for i in range(n)], args.repeats, warmup=1)
+    clips = [(ds.videos[v]['path'], ds.sampler.indices(ds.videos[v]['num_frames'], k)) for v, k in ds.index]
+    t_decode = median_time(lambda: [read_frames(p, i) for p, i in clips], args.repeats, warmup=1)   # uint8 frames only
     res = dict(videos={k: str(Path(v).name) for k, v in videos.items()}, clips=n, clip_frames=16, side=112, repeats=args.repeats,
                statistic='median',
                ratios=dict(data_loading_seek=t_seek / t_scan, data_loading_workers=t_w2 / t_w0),

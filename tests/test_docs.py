@@ -3,6 +3,8 @@ import os, re, shutil, subprocess, sys, tempfile
 from pathlib import Path
 import pytest
 
+pytestmark = pytest.mark.xdist_group("docs")   # one worker builds the site once for every test here
+
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
 SHOTS = ROOT/'outputs'/'test-screenshots'
